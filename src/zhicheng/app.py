@@ -1,0 +1,75 @@
+"""create_app(settings): one process serving the JSON API and the server-rendered console."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from zhicheng import __version__
+from zhicheng.core.db import Database
+from zhicheng.settings import Settings, load
+from zhicheng.web import errors
+from zhicheng.web.security import guard
+
+# Each entry is a package with optional `api` and `views` modules exposing `router`.
+# Later systems (catalog, services, cityops, ...) add themselves here.
+MODULES = [
+    "zhicheng.web",
+    "zhicheng.core.health",
+    "zhicheng.core.auth",
+    "zhicheng.core.orgs",
+    "zhicheng.core.audit",
+    "zhicheng.core.calendar",
+    "zhicheng.core.jobs",
+]
+STATIC = Path(__file__).resolve().parent / "web" / "static"
+VENDOR = {  # npm package → the folder of it that the console serves
+    "htmx": "htmx.org/dist",
+    "echarts": "echarts/dist",
+}
+
+
+def _optional(name: str):  # noqa: ANN202
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+
+
+def import_models() -> None:
+    """Import every module's tables so that Base.metadata is complete (Alembic, tests)."""
+    for name in MODULES:
+        _optional(f"{name}.models")
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or load()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = FastAPI(
+        title="zhicheng 智城 API",
+        version=__version__,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+        dependencies=[Depends(guard)],
+    )
+    app.state.settings = settings
+    app.state.db = db or Database(settings.database_url)
+    errors.install(app)
+    for name in MODULES:
+        for part in ("api", "views"):
+            mod = _optional(f"{name}.{part}")
+            if mod is not None:
+                app.include_router(mod.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for alias, sub in VENDOR.items():
+        folder = settings.node_modules / sub
+        if folder.is_dir():
+            app.mount(f"/vendor/{alias}", StaticFiles(directory=folder), name=f"vendor-{alias}")
+    return app

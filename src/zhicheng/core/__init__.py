@@ -1,0 +1,1 @@
+"""What every module stands on. `core` imports no feature module."""

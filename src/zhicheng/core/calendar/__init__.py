@@ -1,0 +1,1 @@
+"""The working-day calendar (Asia/Shanghai), deadlines counted on it, and clocks that pause."""

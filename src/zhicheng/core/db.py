@@ -1,0 +1,176 @@
+"""Base, column types, the engine, and the unit of work: one transaction per use case.
+
+Every write goes through `unit_of_work`; on commit it refuses a change that touched audited tables
+without writing an audit record, so "change + audit in one transaction" holds by construction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    # Infrastructure tables (sessions, jobs, the audit trail itself) set this to True.
+    __audit_exempt__ = False
+
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timestamps stored as UTC. SQLite keeps no zone, so it is stripped on the way in and put back out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use aware datetimes (core.db.utcnow)")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def make_engine(url: str, **kw: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kw)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # let SQLAlchemy, not the sqlite3 module, decide when transactions begin (savepoints need it)
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+    kw.setdefault("pool_size", 10)
+    kw.setdefault("max_overflow", 20)
+    return create_engine(url, pool_pre_ping=True, **kw)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a console user, an API system, the CLI or the worker."""
+
+    kind: str  # user | system | cli | worker | public
+    name: str
+    user_id: int | None = None
+    org_id: int | None = None
+    token_id: int | None = None
+    ip: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+SYSTEM = Actor(kind="worker", name="worker")
+
+
+class Database:
+    """The engine and session factory one app, CLI run or worker uses."""
+
+    def __init__(self, url: str, engine: Engine | None = None, bind: Any = None, **session_kw: Any) -> None:
+        self.url = url
+        self.engine = engine or make_engine(url)
+        # tests bind sessions to one connection whose outer transaction they roll back
+        self.sessions = sessionmaker(bind=bind or self.engine, expire_on_commit=False, **session_kw)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries; rolled back at the end so nothing read can write."""
+        with self.sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@dataclass
+class UnitOfWork:
+    session: Session
+    actor: Actor
+    audited: int = 0
+    after_commit: list[Any] = field(default_factory=list)
+
+    def record(self, tag: str, subject: str, change: dict[str, Any] | None = None) -> None:
+        """Append an audit record ("module:subject:action") in this transaction."""
+        from zhicheng.core.audit.services import append
+
+        append(self.session, self.actor, tag, subject, change or {})
+        self.audited += 1
+
+
+class UnauditedWrite(RuntimeError):
+    pass
+
+
+@contextmanager
+def unit_of_work(db: Database, actor: Actor) -> Iterator[UnitOfWork]:
+    """One transaction per use case. Commits when the block ends, rolls back on any exception."""
+    with db.sessions() as session:
+        uow = UnitOfWork(session=session, actor=actor)
+        touched: list[str] = []
+
+        @event.listens_for(session, "before_flush")
+        def _track(sess: Session, _ctx: Any, _instances: Any) -> None:
+            for obj in (*sess.new, *sess.dirty, *sess.deleted):
+                if not getattr(obj, "__audit_exempt__", False):
+                    touched.append(type(obj).__name__)
+
+        try:
+            yield uow
+            session.flush()
+            if touched and not uow.audited:
+                raise UnauditedWrite(f"write to {sorted(set(touched))} without an audit record")
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        for hook in uow.after_commit:
+            hook()

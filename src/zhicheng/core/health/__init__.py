@@ -1,0 +1,1 @@
+"""GET /healthz: is the database reachable, is a worker alive."""

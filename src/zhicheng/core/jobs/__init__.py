@@ -1,0 +1,1 @@
+"""Due timers and jobs, and the worker that claims them (SKIP LOCKED on PostgreSQL)."""

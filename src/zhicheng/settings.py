@@ -1,0 +1,45 @@
+"""One settings class; every field is read from an environment variable ZHICHENG_<NAME>."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET = "demo-secret-not-for-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZHICHENG_", extra="ignore")
+
+    env: str = Field("demo", description="demo, test or production; production refuses demo secrets")
+    database_url: str = Field("sqlite:///var/zhicheng.db", description="SQLAlchemy URL; sqlite or postgresql")
+    secret_key: str = Field(DEMO_SECRET, description="signs session and CSRF tokens")
+    timezone: str = Field("Asia/Shanghai", description="the zone that dates and deadlines are counted in")
+    session_hours: int = Field(12, description="console session lifetime")
+    login_max_failures: int = Field(5, description="failed logins per user name before throttling")
+    login_window_minutes: int = Field(15, description="window in which failed logins are counted")
+    embedded_worker: bool = Field(True, description="run the worker loop inside `serve`")
+    worker_poll_seconds: float = Field(0.5, description="how often an idle worker looks for due work")
+    job_lease_seconds: int = Field(300, description="how long a claimed job is held before others may retry it")
+    audit_seal_batch: int = Field(5000, description="audit records chained per sealing transaction")
+    realname_provider: str = Field("demo", description="real-name verification backend: demo")
+    files_dir: Path = Field(Path("var/files"), description="where attachments are stored")
+    node_modules: Path = Field(Path("node_modules"), description="where npm installed the front-end packages")
+    cookie_secure: bool = Field(False, description="mark cookies Secure (set true behind HTTPS)")
+
+    @model_validator(mode="after")
+    def _refuse_demo_secret(self) -> Settings:
+        if self.env not in ("demo", "test") and self.secret_key == DEMO_SECRET:
+            raise ValueError("ZHICHENG_SECRET_KEY must be set outside demo and test / 生产环境必须设置密钥")
+        return self
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load() -> Settings:
+    return Settings()

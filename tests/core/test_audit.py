@@ -1,0 +1,139 @@
+"""The audit chain: every write appends in its own transaction; verify names the first tampered record."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text, update
+
+from zhicheng.core.audit.models import AuditRecord
+from zhicheng.core.audit.services import seal_all, verify
+from zhicheng.core.db import Actor, UnauditedWrite, unit_of_work
+from zhicheng.core.errors import Invalid
+from zhicheng.core.orgs.models import Division
+from zhicheng.core.orgs.schemas import DivisionIn
+from zhicheng.core.orgs.services import create_division
+
+ME = Actor(kind="cli", name="tester")
+
+
+def _write(db, n: int) -> None:  # noqa: ANN001
+    for i in range(n):
+        with unit_of_work(db, ME) as uow:
+            uow.record("test:thing:touch", f"thing:{i}", {"i": i, "名": "测试"})
+
+
+def _sealed(db, seq: int) -> AuditRecord:  # noqa: ANN001
+    with db.read() as s:
+        return s.scalar(select(AuditRecord).where(AuditRecord.seq == seq))
+
+
+def test_a_sealed_chain_verifies(db) -> None:  # noqa: ANN001
+    _write(db, 20)
+    assert seal_all(db) >= 20
+    v = verify(db)
+    assert v.ok and v.pending == 0 and v.checked >= 20
+
+
+def test_change_body_edit_is_named(db) -> None:  # noqa: ANN001
+    _write(db, 10)
+    seal_all(db)
+    head = verify(db).head_seq
+    target = head - 4
+    with db.sessions() as s, s.begin():
+        s.execute(update(AuditRecord).where(AuditRecord.seq == target).values(change='{"i":999}'))
+    v = verify(db)
+    assert not v.ok and v.finding.seq == target and v.finding.problem == "changed"
+
+
+def test_field_edit_with_recomputed_digest_is_named(db) -> None:  # noqa: ANN001
+    _write(db, 6)
+    seal_all(db)
+    target = verify(db).head_seq - 2
+    with db.sessions() as s, s.begin():
+        s.execute(update(AuditRecord).where(AuditRecord.seq == target).values(actor="cli:someone-else"))
+    v = verify(db)
+    assert v.finding.seq == target and v.finding.problem == "changed"
+
+
+def test_removed_record_is_named(db) -> None:  # noqa: ANN001
+    _write(db, 6)
+    seal_all(db)
+    target = verify(db).head_seq - 3
+    with db.sessions() as s, s.begin():
+        s.execute(text("DELETE FROM audit_record WHERE seq = :s"), {"s": target})
+    v = verify(db)
+    assert v.finding.problem == "removed" and v.finding.seq == target
+
+
+def test_inserted_record_is_named(db) -> None:  # noqa: ANN001
+    """A forger shifts the tail up by one and slips in a record with a correct-looking hash of its own."""
+    from zhicheng.core.audit.chain import record_hash
+
+    _write(db, 5)
+    seal_all(db)
+    head = verify(db).head_seq
+    at = head - 1
+    with db.sessions() as s, s.begin():
+        for seq in range(head, at - 1, -1):
+            s.execute(update(AuditRecord).where(AuditRecord.seq == seq).values(seq=seq + 1))
+        victim = s.scalar(select(AuditRecord).where(AuditRecord.seq == at + 1))
+        forged = AuditRecord(at=victim.at, actor="cli:forger", tag="test:thing:forge", subject="x", change="{}",
+                             change_digest=victim.change_digest, seq=at, prev_hash=victim.prev_hash)
+        s.add(forged)
+        s.flush()
+        forged.hash = record_hash(seq=at, id=forged.id, at=forged.at, actor=forged.actor, org_id=None, tag=forged.tag,
+                                  subject="x", change_digest=victim.change_digest, prev_hash=victim.prev_hash)
+    v = verify(db)
+    assert not v.ok
+    assert v.finding.seq in (at, at + 1)
+    assert v.finding.problem in ("changed", "inserted")
+
+
+def test_cut_tail_is_caught_by_the_anchor(db) -> None:  # noqa: ANN001
+    _write(db, 5)
+    seal_all(db)
+    v = verify(db)
+    anchor = (v.head_seq, v.head_hash)
+    with db.sessions() as s, s.begin():
+        s.execute(text("DELETE FROM audit_record WHERE seq = :s"), {"s": v.head_seq})
+    assert verify(db).ok  # without an anchor a cut tail cannot be seen...
+    cut = verify(db, anchor)
+    assert not cut.ok and cut.finding.problem == "removed"  # ...with one it can
+
+
+def test_record_rides_in_the_writers_transaction(db) -> None:  # noqa: ANN001
+    with db.read() as s:
+        before = s.scalar(select(AuditRecord.id).order_by(AuditRecord.id.desc()).limit(1))
+    with pytest.raises(RuntimeError):
+        with unit_of_work(db, ME) as uow:
+            create_division(uow, DivisionIn(code="320105", name="建邺区", parent_code="320100"))
+            raise RuntimeError("boom after the write")
+    with db.read() as s:
+        assert s.get(Division, "320105") is None
+        assert s.scalar(select(AuditRecord.id).order_by(AuditRecord.id.desc()).limit(1)) == before
+
+
+def test_unaudited_write_is_refused(db) -> None:  # noqa: ANN001
+    with pytest.raises(UnauditedWrite):
+        with unit_of_work(db, ME) as uow:
+            uow.session.add(Division(code="320106", name="鼓楼区", level="county", parent_code="320100"))
+    with db.read() as s:
+        assert s.get(Division, "320106") is None
+
+
+def test_bad_tag_is_refused(db) -> None:  # noqa: ANN001
+    with pytest.raises(Invalid):
+        with unit_of_work(db, ME) as uow:
+            uow.record("NotATag", "x", {})
+
+
+def test_audit_api_pages_and_filters(db, as_user) -> None:  # noqa: ANN001
+    _write(db, 7)
+    c = as_user("auditor")
+    first = c.get("/api/v1/audit", params={"tag": "test:thing:touch", "limit": 5}).json()
+    assert len(first["items"]) == 5 and first["next_cursor"]
+    rest = c.get("/api/v1/audit", params={"tag": "test:thing:touch", "limit": 5, "cursor": first["next_cursor"]}).json()
+    ids = [r["id"] for r in first["items"] + rest["items"]]
+    assert len(ids) == len(set(ids)) >= 7 and ids == sorted(ids, reverse=True)
+    assert c.get("/api/v1/audit", params={"cursor": "!!bad"}).status_code == 422
+    assert as_user("clerk").get("/api/v1/audit").status_code == 403
