@@ -120,12 +120,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for queries; rolled back at the end so nothing read can write."""
+        """A session for queries. Closing it ends the transaction without committing; the objects read stay
+        usable (detached, not expired) after the block."""
         with self.sessions() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -26,8 +26,13 @@ def translate(text: str, lang: str) -> str:
 
 
 def request_lang(request: Request) -> str:
-    chosen = request.query_params.get("lang") or request.cookies.get("zc_lang")
-    if chosen in LANGS:
-        return chosen
-    accept = request.headers.get("accept-language", "")
-    return "en" if accept.lower().startswith("en") else "zh"
+    """?lang= first; then, for API calls, Accept-Language; for console pages the user's chosen language
+    (cookie) wins over the browser's header."""
+    accept = request.headers.get("accept-language", "").lower()
+    header = ("en" if accept.startswith("en") else "zh") if accept else None
+    chosen = request.query_params.get("lang")
+    if chosen not in LANGS:
+        cookie = request.cookies.get("zc_lang")
+        api = request.url.path.startswith(("/api/", "/open311/"))
+        chosen = (header or cookie) if api else (cookie or header)
+    return chosen if chosen in LANGS else "zh"
