@@ -18,7 +18,7 @@ from sqlalchemy import select
 from zhicheng.core.auth import services as auth
 from zhicheng.core.auth.models import ApiToken
 from zhicheng.core.auth.schemas import GrantIn, TokenIn, UserIn
-from zhicheng.core.audit.chain import sm3_hex
+from zhicheng.core.audit.chain import keyed_digest
 from zhicheng.core.db import Actor, Database, unit_of_work
 from zhicheng.core.orgs import services as orgs
 from zhicheng.core.orgs.schemas import DivisionIn, OrgIn
@@ -73,7 +73,7 @@ def build(db: Database) -> World:
         token, _ = auth.create_token(uow, TokenIn(name="数据共享交换系统", org_id=data.id, roles=["clerk"]))
         # a known secret, so tests can carry it as a constant
         _, key, secret = SYSTEM_TOKEN.split("_", 2)
-        token.key, token.secret_hash = key, sm3_hex(secret.encode())
+        token.key, token.secret_hash = key, keyed_digest(uow.secret, secret)
         WORLD = World(province.id, city.id, market.id, data.id, district.id, other.id, ddept.id)
     return WORLD
 

@@ -79,3 +79,21 @@ def test_a_route_without_declaration_is_refused(app, as_user) -> None:  # noqa: 
     resp = as_user("admin").get("/api/v1/undeclared-probe")
     assert resp.status_code == 403
     assert "leak" not in resp.text
+
+
+@pytest.mark.parametrize("who,role", [("clerk", "clerk"), ("auditor", "auditor")])
+def test_wrong_role_is_refused(app, as_user, who, role) -> None:  # noqa: ANN001
+    """Each persona is refused every route whose permission its role does not carry."""
+    from zhicheng.core.auth.permissions import ROLES
+
+    held = set(ROLES[role][2])
+    c = as_user(who)
+    refused = 0
+    for method, path, r in routes(app):
+        perm = declared(r.endpoint)
+        if perm == PUBLIC or perm in held:
+            continue
+        resp = c.send(method, fill(path), follow_redirects=False)
+        assert resp.status_code == 403, (who, method, path, resp.status_code)
+        refused += 1
+    assert refused >= 5

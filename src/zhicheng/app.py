@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         dependencies=[Depends(guard)],
     )
     app.state.settings = settings
-    app.state.db = db or Database(settings.database_url)
+    app.state.db = db or Database(settings.database_url, secret=settings.secret_key)
     errors.install(app)
     for name in MODULES:
         for part in ("api", "views"):

@@ -35,7 +35,8 @@ def _settings() -> Settings:
 
 
 def _db() -> Database:
-    return Database(_settings().database_url)
+    settings = _settings()
+    return Database(settings.database_url, secret=settings.secret_key)
 
 
 @app.command()

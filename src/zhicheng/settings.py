@@ -16,8 +16,7 @@ class Settings(BaseSettings):
 
     env: str = Field("demo", description="demo, test or production; production refuses demo secrets")
     database_url: str = Field("sqlite:///var/zhicheng.db", description="SQLAlchemy URL; sqlite or postgresql")
-    secret_key: str = Field(DEMO_SECRET, description="signs session and CSRF tokens")
-    timezone: str = Field("Asia/Shanghai", description="the zone that dates and deadlines are counted in")
+    secret_key: str = Field(DEMO_SECRET, description="key under which session ids and API token secrets are stored (HMAC-SM3); changing it ends all sessions and tokens")
     session_hours: int = Field(12, description="console session lifetime")
     login_max_failures: int = Field(5, description="failed logins per user name before throttling")
     login_window_minutes: int = Field(15, description="window in which failed logins are counted")
@@ -26,7 +25,6 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(300, description="how long a claimed job is held before others may retry it")
     audit_seal_batch: int = Field(5000, description="audit records chained per sealing transaction")
     realname_provider: str = Field("demo", description="real-name verification backend: demo")
-    files_dir: Path = Field(Path("var/files"), description="where attachments are stored")
     node_modules: Path = Field(Path("node_modules"), description="where npm installed the front-end packages")
     cookie_secure: bool = Field(False, description="mark cookies Secure (set true behind HTTPS)")
 

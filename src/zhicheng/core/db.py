@@ -108,8 +108,14 @@ SYSTEM = Actor(kind="worker", name="worker")
 class Database:
     """The engine and session factory one app, CLI run or worker uses."""
 
-    def __init__(self, url: str, engine: Engine | None = None, bind: Any = None, **session_kw: Any) -> None:
+    def __init__(
+        self, url: str, engine: Engine | None = None, bind: Any = None, secret: str | None = None, **session_kw: Any
+    ) -> None:
+        from zhicheng.settings import DEMO_SECRET
+
         self.url = url
+        # the key of the keyed digests under which session ids and token secrets are stored
+        self.secret = (secret or DEMO_SECRET).encode()
         self.engine = engine or make_engine(url)
         # tests bind sessions to one connection whose outer transaction they roll back
         self.sessions = sessionmaker(bind=bind or self.engine, expire_on_commit=False, **session_kw)
@@ -133,6 +139,7 @@ class Database:
 class UnitOfWork:
     session: Session
     actor: Actor
+    secret: bytes = b""
     audited: int = 0
     after_commit: list[Any] = field(default_factory=list)
 
@@ -152,7 +159,7 @@ class UnauditedWrite(RuntimeError):
 def unit_of_work(db: Database, actor: Actor) -> Iterator[UnitOfWork]:
     """One transaction per use case. Commits when the block ends, rolls back on any exception."""
     with db.sessions() as session:
-        uow = UnitOfWork(session=session, actor=actor)
+        uow = UnitOfWork(session=session, actor=actor, secret=db.secret)
         touched: list[str] = []
 
         @event.listens_for(session, "before_flush")

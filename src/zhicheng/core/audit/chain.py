@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -20,6 +21,13 @@ except ValueError:  # OpenSSL built without SM3: the pure-Python implementation 
 
     def sm3_hex(data: bytes) -> str:
         return _gmsm3.sm3_hash(list(data))
+
+
+def keyed_digest(key: bytes, data: str) -> str:
+    """HMAC-SM3 (HMAC-SHA256 where OpenSSL lacks SM3): how secrets are stored, so that a copy of the
+    database alone cannot be used to recognise a session cookie or an API token."""
+    algo = "sm3" if "sm3" in hashlib.algorithms_available else "sha256"
+    return hmac.new(key, data.encode(), algo).hexdigest()
 
 
 def canonical_json(value: Any) -> str:

@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from zhicheng.core.audit.chain import sm3_hex
+from zhicheng.core.audit.chain import keyed_digest
 from zhicheng.core.audit.services import append
 from zhicheng.core.auth.models import ApiToken, LoginAttempt, Role, RoleGrant, User, WebSession
 from zhicheng.core.auth.permissions import ROLES, Scope
@@ -117,7 +117,7 @@ def create_token(uow: UnitOfWork, data: TokenIn) -> tuple[ApiToken, str]:
     key, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     now = utcnow()
     token = ApiToken(
-        key=key, secret_hash=sm3_hex(secret.encode()), name=data.name, org_id=data.org_id, roles=data.roles,
+        key=key, secret_hash=keyed_digest(uow.secret, secret), name=data.name, org_id=data.org_id, roles=data.roles,
         created_by=uow.actor.label, created_at=now, expires_at=now + dt.timedelta(days=data.days),
     )
     s.add(token)
@@ -166,7 +166,7 @@ def login(db: Database, username: str, password: str, ip: str, max_failures: int
         if ok and user is not None:
             s.add(
                 WebSession(
-                    id=sm3_hex(cookie.encode()), user_id=user.id, csrf=secrets.token_urlsafe(24), created_at=now,
+                    id=keyed_digest(db.secret, cookie), user_id=user.id, csrf=secrets.token_urlsafe(24), created_at=now,
                     expires_at=now + dt.timedelta(hours=hours), ip=ip[:64],
                 )
             )
@@ -182,7 +182,7 @@ def login(db: Database, username: str, password: str, ip: str, max_failures: int
 
 def logout(db: Database, cookie: str) -> None:
     with db.sessions() as s, s.begin():
-        s.execute(delete(WebSession).where(WebSession.id == sm3_hex(cookie.encode())))
+        s.execute(delete(WebSession).where(WebSession.id == keyed_digest(db.secret, cookie)))
 
 
 def _check(hashed: str, password: str) -> bool:
@@ -205,7 +205,7 @@ def _scopes(s: Session, grants: list[tuple[str, int]]) -> tuple[Scope, ...]:
 def principal_for_session(db: Database, cookie: str, ip: str | None) -> Principal | None:
     with db.read() as s:
         row = s.execute(
-            select(WebSession, User).join(User, User.id == WebSession.user_id).where(WebSession.id == sm3_hex(cookie.encode()))
+            select(WebSession, User).join(User, User.id == WebSession.user_id).where(WebSession.id == keyed_digest(db.secret, cookie))
         ).first()
         if row is None:
             return None
@@ -228,7 +228,7 @@ def principal_for_token(db: Database, raw: str, ip: str | None) -> Principal | N
         token = s.scalar(select(ApiToken).where(ApiToken.key == parts[1]))
         if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
             return None
-        if not secrets.compare_digest(token.secret_hash, sm3_hex(parts[2].encode())):
+        if not secrets.compare_digest(token.secret_hash, keyed_digest(db.secret, parts[2])):
             return None
         actor = Actor(kind="system", name=token.name, org_id=token.org_id, token_id=token.id, ip=ip)
         return Principal(
