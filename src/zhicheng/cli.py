@@ -213,12 +213,10 @@ def main() -> None:
     except typer.Abort:
         typer.echo("zhicheng: aborted", err=True)
         sys.exit(130)
-    except Exception as exc:  # click's own usage errors and the unexpected: one line, non-zero
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors (typer's own click) and the unexpected: one line, non-zero
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             typer.echo(f"zhicheng: {exc.format_message()}", err=True)
-            sys.exit(exc.exit_code)
+            sys.exit(exc.exit_code or 2)
         typer.echo(f"zhicheng: {type(exc).__name__}: {_one_line(exc)}", err=True)
         sys.exit(1)
 
