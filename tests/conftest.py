@@ -160,3 +160,13 @@ def as_system(app):  # noqa: ANN001, ANN201
     c = TestClient(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {personas.SYSTEM_TOKEN}"})
     yield c
     c.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa: ANN201
+    """Under CI=true a skip is a failure: PostgreSQL and browser tests are required there."""
+    outcome = yield
+    report = outcome.get_result()
+    if CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, where every test is required: {report.longrepr}"
