@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     embedded_worker: bool = Field(True, description="run the worker loop inside `serve`")
     worker_poll_seconds: float = Field(0.5, description="how often an idle worker looks for due work")
     job_lease_seconds: int = Field(300, description="how long a claimed job is held before others may retry it")
+    job_modules: str = Field("", description="extra modules whose job handlers workers import, comma separated")
     audit_seal_batch: int = Field(5000, description="audit records chained per sealing transaction")
     realname_provider: str = Field("demo", description="real-name verification backend: demo")
     node_modules: Path = Field(Path("node_modules"), description="where npm installed the front-end packages")

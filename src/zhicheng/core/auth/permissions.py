@@ -30,6 +30,7 @@ TOKENS_MANAGE = register("tokens.manage", "管理系统令牌", "manage API toke
 AUDIT_READ = register("audit.read", "查阅审计记录", "read the audit trail")
 CALENDAR_MANAGE = register("calendar.manage", "维护工作日历", "maintain the working-day calendar")
 JOBS_READ = register("jobs.read", "查看后台任务", "view background jobs")
+JOBS_MANAGE = register("jobs.manage", "管理后台任务", "retry and manage background jobs")
 SELF = register("self", "使用控制台", "use the console")
 
 role("admin", "系统管理员", "Administrator", ALL)

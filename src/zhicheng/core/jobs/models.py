@@ -20,7 +20,8 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(80), nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
     dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")  # pending|running|done|failed
+    # pending | running | done | failed
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=5)
