@@ -49,7 +49,9 @@ class Clock(Base):
     budget_days: Mapped[int] = mapped_column(Integer, nullable=False)
     due_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
     provisional: Mapped[bool] = mapped_column(nullable=False, default=False)
-    state: Mapped[str] = mapped_column(String(10), nullable=False, default="running")  # running | paused | stopped
+    state: Mapped[str] = mapped_column(
+        String(10), nullable=False, default="running"
+    )  # running | paused | stopped
     stopped_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
@@ -57,7 +59,9 @@ class ClockPause(Base):
     __tablename__ = "clock_pause"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    clock_id: Mapped[int] = mapped_column(ForeignKey("clock.id", ondelete="CASCADE"), nullable=False, index=True)
+    clock_id: Mapped[int] = mapped_column(
+        ForeignKey("clock.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     paused_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
     resumed_on: Mapped[dt.date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(60), nullable=False)

@@ -1,14 +1,26 @@
-"""Writes to the calendar: the seed from the chinesecalendar package and administrators' edits."""
+"""Writes to the calendar and to clocks: the seed from the chinesecalendar package, administrators' edits,
+and the clocks modules start, pause, resume and stop. Every write is audited in the caller's unit of work.
+
+Any edit of a year (a day set or unset, the year published) recomputes, in the same transaction, every
+running or paused clock whose due date is provisional or whose counted days touch that year.
+"""
 
 from __future__ import annotations
 
-import chinese_calendar
-from sqlalchemy import select
+import datetime as dt
 
-from zhicheng.core.calendar.models import CalendarDay, CalendarYear
+import chinese_calendar
+from sqlalchemy import or_, select
+
+from zhicheng.core.calendar import queries
+from zhicheng.core.calendar.clock import MAX_YEAR, MIN_YEAR, Calendar, Pause, check_year
+from zhicheng.core.calendar.models import CalendarDay, CalendarYear, Clock, ClockPause
 from zhicheng.core.db import UnitOfWork, utcnow
+from zhicheng.core.errors import Conflict, Invalid, NotFound
 
 SEED_FROM = 2019  # older years matter to no open deadline
+KINDS = ("holiday", "workday")
+WEEKDAYS_ZH = "一二三四五六日"
 
 
 def seed_from_package(uow: UnitOfWork) -> int:
@@ -31,15 +43,233 @@ def seed_from_package(uow: UnitOfWork) -> int:
 
 
 ZH_NAMES = {
-    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节", "Labour Day": "劳动节",
+    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
     "Dragon Boat Festival": "端午节", "National Day": "国庆节", "Mid-autumn Festival": "中秋节",
     "Anti-Fascist 70th Day": "抗战胜利纪念日",
 }
 
 
 def _name(value: object) -> str:
-    """The package names holidays in English; the table keeps the Chinese name (调休 for plain adjusted days)."""
+    """The package names holidays in English; the table keeps the Chinese name (调休 for plain ones)."""
     text = str(getattr(value, "value", value) or "")
     return ZH_NAMES.get(text, text)[:40] or "调休"
 
 
+# --- administrators' edits -------------------------------------------------------------------------------
+
+
+def set_day(uow: UnitOfWork, day: dt.date, kind: str, name: str = "") -> CalendarDay:
+    """Mark `day` as a weekday holiday or a weekend adjusted workday (调休); renames an existing exception."""
+    check_year(day.year)
+    if kind not in KINDS:
+        raise Invalid(f"类型应为 holiday 或 workday：{kind!r}", f"kind must be holiday or workday: {kind!r}")
+    weekend = day.weekday() >= 5
+    label = f"{day.isoformat()}（星期{WEEKDAYS_ZH[day.weekday()]}）"
+    if kind == "holiday" and weekend:
+        raise Invalid(f"{label}本是休息日，无需设为节假日",
+                      f"{day} is a weekend day already; it is no exception")
+    if kind == "workday" and not weekend:
+        raise Invalid(f"{label}本是工作日，调休上班日只能设在周末",
+                      f"{day} is a weekday already; an adjusted workday falls on a weekend")
+    name = " ".join((name or "").split())
+    if kind == "workday" and not name:
+        name = "调休"
+    if not name:
+        raise Invalid("请填写节假日名称", "a holiday needs a name")
+    if len(name) > 40:
+        raise Invalid("名称最长 40 个字", "the name is at most 40 characters")
+    s = uow.session
+    row = s.get(CalendarDay, day)
+    before = {"kind": row.kind, "name": row.name} if row else None
+    if row is None:
+        row = CalendarDay(day=day, kind=kind, name=name)
+        s.add(row)
+    else:
+        row.kind, row.name = kind, name
+    _touch_year(uow, day.year)
+    uow.record("calendar:day:set", f"day:{day.isoformat()}", {"kind": kind, "name": name, "before": before})
+    recompute_year(uow, day.year)
+    return row
+
+
+def unset_day(uow: UnitOfWork, day: dt.date) -> None:
+    """Remove an exception: the day follows the weekend rule again."""
+    check_year(day.year)
+    s = uow.session
+    row = s.get(CalendarDay, day)
+    if row is None:
+        raise NotFound(f"{day.isoformat()} 不是节假日或调休日", f"{day} is not an exception in the calendar")
+    before = {"kind": row.kind, "name": row.name}
+    s.delete(row)
+    _touch_year(uow, day.year)
+    uow.record("calendar:day:unset", f"day:{day.isoformat()}", {"before": before})
+    recompute_year(uow, day.year)
+
+
+def publish_year(uow: UnitOfWork, year: int) -> tuple[CalendarYear, int]:
+    """Put a year's arrangement in force; returns the year and how many clocks moved."""
+    check_year(year)
+    s = uow.session
+    row = s.get(CalendarYear, year, with_for_update=True)  # two administrators publishing: one wins
+    if row is not None and row.published:
+        raise Conflict(f"{year} 年的安排已经发布", f"the arrangement for {year} is already published")
+    count = len(queries.year(s, year).days)
+    if not count:
+        # every real year has 元旦 and 春节: publishing an empty year would make it silently wrong
+        raise Invalid(f"{year} 年尚未录入任何节假日，不能发布",
+                      f"no holidays are entered for {year}; nothing to publish")
+    if row is None:
+        row = CalendarYear(year=year, source="manual")
+        s.add(row)
+    row.published, row.published_at = True, utcnow()
+    uow.record("calendar:year:publish", f"year:{year}", {"days": count})
+    return row, recompute_year(uow, year)
+
+
+def _touch_year(uow: UnitOfWork, year: int) -> None:
+    """Keep a row for every year that has exceptions. An edit of a published year is a correction that is in
+    force at once: it sets published_at again, which is also what tells cached calendars to reload."""
+    s = uow.session
+    row = s.get(CalendarYear, year)
+    if row is None:
+        s.add(CalendarYear(year=year, published=False, source="manual"))
+    elif row.published:
+        row.published_at = utcnow()
+    s.flush()
+
+
+# --- clocks ------------------------------------------------------------------------------------------------
+
+
+def start_clock(uow: UnitOfWork, owner: str, subject: str, started_on: dt.date, budget_days: int) -> Clock:
+    """Start a clock of `budget_days` working days counted from the day after `started_on`."""
+    owner, subject = (owner or "").strip(), str(subject or "").strip()
+    if not owner or len(owner) > 60 or not subject or len(subject) > 100:
+        raise Invalid("计时器需要归属（最长 60 字）和对象（最长 100 字）",
+                      "a clock needs an owner (≤60) and a subject (≤100)")
+    _check_date(started_on)
+    deadline = queries.calendar(uow.session).add_workdays(started_on, budget_days)
+    clock = Clock(owner=owner, subject=subject, started_on=started_on, budget_days=budget_days,
+                  due_on=deadline.date, provisional=deadline.provisional, state="running")
+    uow.session.add(clock)
+    uow.session.flush()
+    uow.record("calendar:clock:start", f"clock:{clock.id}",
+               {"owner": owner, "subject": subject, "started_on": started_on.isoformat(),
+                "budget_days": budget_days, "due_on": clock.due_on.isoformat(),
+                "provisional": clock.provisional})
+    return clock
+
+
+def pause_clock(uow: UnitOfWork, clock_id: int, on: dt.date, reason: str) -> Clock:
+    """Stop the count from the day after `on` (e.g. while the applicant supplies materials)."""
+    clock, pauses = _locked(uow, clock_id)
+    if clock.state != "running":
+        raise Conflict(f"计时器 {clock_id} 当前为{_STATE_ZH[clock.state]}，不能暂停",
+                       f"clock {clock_id} is {clock.state}; cannot pause")
+    _check_date(on)
+    last = max([clock.started_on, *(p.resumed_on for p in pauses if p.resumed_on)])
+    if on < last:
+        raise Invalid(f"暂停日期不能早于 {last.isoformat()}", f"the pause cannot begin before {last}")
+    reason = " ".join((reason or "").split())
+    if not reason or len(reason) > 60:
+        raise Invalid("请填写暂停原因（最长 60 字）", "a pause needs a reason (at most 60 characters)")
+    uow.session.add(ClockPause(clock_id=clock.id, paused_on=on, reason=reason))
+    clock.state = "paused"
+    uow.session.flush()
+    uow.record("calendar:clock:pause", f"clock:{clock.id}", {"on": on.isoformat(), "reason": reason})
+    _recompute(uow, clock)
+    return clock
+
+
+def resume_clock(uow: UnitOfWork, clock_id: int, on: dt.date) -> Clock:
+    """Restart the count: the working days d with paused_on < d <= on do not count."""
+    clock, pauses = _locked(uow, clock_id)
+    if clock.state != "paused":
+        raise Conflict(f"计时器 {clock_id} 当前为{_STATE_ZH[clock.state]}，不能恢复",
+                       f"clock {clock_id} is {clock.state}; cannot resume")
+    _check_date(on)
+    open_pause = next((p for p in pauses if p.resumed_on is None), None)
+    if open_pause is None:
+        raise Conflict(f"计时器 {clock_id} 没有未结束的暂停", f"clock {clock_id} has no open pause")
+    if on < open_pause.paused_on:
+        raise Invalid(f"恢复日期不能早于暂停日期 {open_pause.paused_on.isoformat()}",
+                      f"the clock cannot resume before it paused on {open_pause.paused_on}")
+    open_pause.resumed_on = on
+    clock.state = "running"
+    uow.session.flush()
+    uow.record("calendar:clock:resume", f"clock:{clock.id}",
+               {"on": on.isoformat(), "paused_on": open_pause.paused_on.isoformat()})
+    _recompute(uow, clock)
+    return clock
+
+
+def stop_clock(uow: UnitOfWork, clock_id: int, on: dt.date) -> Clock:
+    """The work is done (or withdrawn): the clock stops; an open pause ends on the same day."""
+    clock, pauses = _locked(uow, clock_id)
+    if clock.state == "stopped":
+        raise Conflict(f"计时器 {clock_id} 已停止", f"clock {clock_id} is already stopped")
+    _check_date(on)
+    last = max([clock.started_on, *(p.paused_on for p in pauses)])
+    if on < last:
+        raise Invalid(f"停止日期不能早于 {last.isoformat()}", f"the clock cannot stop before {last}")
+    for p in pauses:
+        if p.resumed_on is None:
+            p.resumed_on = on
+    _recompute(uow, clock, audit=False)
+    clock.state, clock.stopped_on = "stopped", on
+    uow.session.flush()
+    uow.record("calendar:clock:stop", f"clock:{clock.id}",
+               {"on": on.isoformat(), "due_on": clock.due_on.isoformat()})
+    return clock
+
+
+_STATE_ZH = {"running": "计时中", "paused": "暂停状态", "stopped": "已停止"}
+
+
+def _check_date(d: dt.date) -> None:
+    if not MIN_YEAR <= d.year <= MAX_YEAR:
+        raise Invalid(f"日期应在 {MIN_YEAR}–{MAX_YEAR} 年之间：{d}",
+                      f"the date must lie within {MIN_YEAR}-{MAX_YEAR}: {d}")
+
+
+def _locked(uow: UnitOfWork, clock_id: int) -> tuple[Clock, list[ClockPause]]:
+    """The clock, locked against a concurrent pause or resume (SQLite serializes writers anyway)."""
+    clock = uow.session.get(Clock, clock_id, with_for_update=True)
+    if clock is None:
+        raise NotFound(f"计时器 {clock_id} 不存在", f"clock {clock_id} does not exist")
+    return clock, queries.pauses(uow.session, clock_id)
+
+
+def _recompute(uow: UnitOfWork, clock: Clock, audit: bool = True, cal: Calendar | None = None) -> bool:
+    """Set due_on and provisional from the calendar in force; True (and audited) if either changed."""
+    s = uow.session
+    pauses: list[Pause] = [(p.paused_on, p.resumed_on) for p in queries.pauses(s, clock.id)]
+    deadline = (cal or queries.calendar(s)).due_with_pauses(clock.started_on, clock.budget_days, pauses)
+    if (deadline.date, deadline.provisional) == (clock.due_on, clock.provisional):
+        return False
+    before = (clock.due_on, clock.provisional)
+    clock.due_on, clock.provisional = deadline.date, deadline.provisional
+    if audit:
+        uow.record("calendar:clock:recompute", f"clock:{clock.id}",
+                   {"due_on": [before[0].isoformat(), deadline.date.isoformat()],
+                    "provisional": [before[1], deadline.provisional]})
+    return True
+
+
+def recompute_year(uow: UnitOfWork, year: int) -> int:
+    """Recompute the running and paused clocks that an edit of `year` can move; returns how many moved."""
+    s = uow.session
+    s.flush()
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    # a pause resumed in the year counts that year's days too, even past the due date of an overdue clock
+    paused_into = select(ClockPause.clock_id).where(ClockPause.resumed_on >= first)
+    touching = s.scalars(
+        select(Clock).where(
+            Clock.state.in_(("running", "paused")),
+            Clock.started_on <= last,
+            or_(Clock.provisional.is_(True), Clock.due_on >= first, Clock.id.in_(paused_into)),
+        ).order_by(Clock.id)
+    ).all()
+    cal = queries.calendar(s)
+    return sum(_recompute(uow, clock, cal=cal) for clock in touching)
