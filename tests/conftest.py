@@ -18,11 +18,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests import personas
 from zhicheng.app import create_app
 from zhicheng.core.db import Database, make_engine
 from zhicheng.core.migrate import upgrade
 from zhicheng.settings import Settings
-from tests import personas
 
 CI = os.environ.get("CI") == "true"
 TARGET = os.environ.get("ZHICHENG_TEST_DB", "sqlite")
@@ -142,8 +142,11 @@ def as_user(app):  # noqa: ANN001, ANN201
         opened.append(c)
         page = c.get("/login")
         token = page.text.split('name="login_csrf" value="')[1].split('"')[0]
-        r = c.post("/login", data={"username": username, "password": password, "login_csrf": token, "next": "/"},
-                   follow_redirects=False)
+        r = c.post(
+            "/login",
+            data={"username": username, "password": password, "login_csrf": token, "next": "/"},
+            follow_redirects=False,
+        )
         assert r.status_code == 303, r.text
         home = c.get("/")
         csrf = home.text.split('"X-CSRF-Token": "')[1].split('"')[0]
@@ -157,7 +160,9 @@ def as_user(app):  # noqa: ANN001, ANN201
 @pytest.fixture
 def as_system(app):  # noqa: ANN001, ANN201
     """as_system() → a TestClient carrying the consumer system's API token."""
-    c = TestClient(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {personas.SYSTEM_TOKEN}"})
+    c = TestClient(
+        app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {personas.SYSTEM_TOKEN}"}
+    )
     yield c
     c.close()
 

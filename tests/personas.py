@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from zhicheng.core.audit.chain import keyed_digest
 from zhicheng.core.auth import services as auth
 from zhicheng.core.auth.models import ApiToken
 from zhicheng.core.auth.schemas import GrantIn, TokenIn, UserIn
-from zhicheng.core.audit.chain import keyed_digest
 from zhicheng.core.db import Actor, Database, unit_of_work
 from zhicheng.core.orgs import services as orgs
 from zhicheng.core.orgs.schemas import DivisionIn, OrgIn
@@ -46,18 +46,43 @@ def build(db: Database) -> World:
     global WORLD
     with unit_of_work(db, BUILDER) as uow:
         for code, name, parent in [
-            ("320000", "江苏省", None), ("320100", "南京市", "320000"), ("320102", "玄武区", "320100"),
-            ("320104", "秦淮区", "320100"), ("320102002", "梅园新村街道", "320102"),
+            ("320000", "江苏省", None),
+            ("320100", "南京市", "320000"),
+            ("320102", "玄武区", "320100"),
+            ("320104", "秦淮区", "320100"),
+            ("320102002", "梅园新村街道", "320102"),
         ]:
             orgs.create_division(uow, DivisionIn(code=code, name=name, parent_code=parent))
-        province = orgs.create_org(uow, OrgIn(name="江苏省人民政府", kind="government", division_code="320000"))
-        city = orgs.create_org(uow, OrgIn(name="南京市人民政府", kind="government", division_code="320100", parent_id=province.id))
-        market = orgs.create_org(uow, OrgIn(name="南京市市场监督管理局", kind="department", division_code="320100", parent_id=city.id))
-        data = orgs.create_org(uow, OrgIn(name="南京市数据局", kind="department", division_code="320100", parent_id=city.id))
-        district = orgs.create_org(uow, OrgIn(name="玄武区人民政府", kind="government", division_code="320102", parent_id=city.id))
-        other = orgs.create_org(uow, OrgIn(name="秦淮区人民政府", kind="government", division_code="320104", parent_id=city.id))
-        ddept = orgs.create_org(uow, OrgIn(name="玄武区市场监督管理局", kind="department", division_code="320102",
-                                           parent_id=district.id, line_parent_id=market.id))
+        province = orgs.create_org(
+            uow, OrgIn(name="江苏省人民政府", kind="government", division_code="320000")
+        )
+        city = orgs.create_org(
+            uow,
+            OrgIn(name="南京市人民政府", kind="government", division_code="320100", parent_id=province.id),
+        )
+        market = orgs.create_org(
+            uow,
+            OrgIn(name="南京市市场监督管理局", kind="department", division_code="320100", parent_id=city.id),
+        )
+        data = orgs.create_org(
+            uow, OrgIn(name="南京市数据局", kind="department", division_code="320100", parent_id=city.id)
+        )
+        district = orgs.create_org(
+            uow, OrgIn(name="玄武区人民政府", kind="government", division_code="320102", parent_id=city.id)
+        )
+        other = orgs.create_org(
+            uow, OrgIn(name="秦淮区人民政府", kind="government", division_code="320104", parent_id=city.id)
+        )
+        ddept = orgs.create_org(
+            uow,
+            OrgIn(
+                name="玄武区市场监督管理局",
+                kind="department",
+                division_code="320102",
+                parent_id=district.id,
+                line_parent_id=market.id,
+            ),
+        )
         people = [
             ("admin", "王管理", province.id, "admin"),
             ("cityadmin", "李市管", city.id, "org_admin"),
@@ -67,7 +92,9 @@ def build(db: Database) -> World:
             ("outsider", "吴路人", None, None),
         ]
         for username, name, org_id, role in people:
-            user = auth.create_user(uow, UserIn(username=username, display_name=name, password=PASSWORD, org_id=org_id))
+            user = auth.create_user(
+                uow, UserIn(username=username, display_name=name, password=PASSWORD, org_id=org_id)
+            )
             if role:
                 auth.grant_role(uow, user.id, GrantIn(role=role, org_id=org_id))
         token, _ = auth.create_token(uow, TokenIn(name="数据共享交换系统", org_id=data.id, roles=["clerk"]))

@@ -27,14 +27,20 @@ def test_validation_error_is_problem_json(as_user) -> None:  # noqa: ANN001
 
 
 def test_malformed_json_is_problem_json(as_user) -> None:  # noqa: ANN001
-    r = as_user("admin").send("POST", "/api/v1/divisions", content=b"{not json", headers={"content-type": "application/json"})
+    r = as_user("admin").send(
+        "POST", "/api/v1/divisions", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422
     _problem(r)
 
 
 def test_english_when_asked(as_user) -> None:  # noqa: ANN001
-    r = as_user("admin").send("POST", "/api/v1/divisions", json={"code": "990000", "name": "无"},
-                              headers={"Accept-Language": "en-US,en;q=0.9"})
+    r = as_user("admin").send(
+        "POST",
+        "/api/v1/divisions",
+        json={"code": "990000", "name": "无"},
+        headers={"Accept-Language": "en-US,en;q=0.9"},
+    )
     body = _problem(r)
     assert body["title"] == "Invalid input" and "division code" in body["detail"]
 
@@ -55,12 +61,18 @@ def test_path_param_garbage(as_user) -> None:  # noqa: ANN001
 def test_conflict_writes_nothing(as_user, db) -> None:  # noqa: ANN001
     with db.read() as s:
         before = s.scalar(select(func.count()).select_from(AuditRecord))
-    r = as_user("admin").send("POST", "/api/v1/divisions", json={"code": "320102", "name": "玄武区", "parent_code": "320100"})
+    r = as_user("admin").send(
+        "POST", "/api/v1/divisions", json={"code": "320102", "name": "玄武区", "parent_code": "320100"}
+    )
     assert r.status_code == 409
     _problem(r)
     with db.read() as s:
         # only the admin's login was recorded, nothing for the refused write
-        tags = s.scalars(select(AuditRecord.tag).order_by(AuditRecord.id.desc()).limit(s.scalar(select(func.count()).select_from(AuditRecord)) - before)).all()
+        tags = s.scalars(
+            select(AuditRecord.tag)
+            .order_by(AuditRecord.id.desc())
+            .limit(s.scalar(select(func.count()).select_from(AuditRecord)) - before)
+        ).all()
         assert set(tags) <= {"auth:session:login"}
         assert s.scalar(select(func.count()).select_from(Division).where(Division.code == "320102")) == 1
 

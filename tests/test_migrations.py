@@ -15,7 +15,9 @@ def test_models_match_migrations(base_url: str) -> None:
     import_models()
     engine = make_engine(base_url)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": conn.dialect.name == "sqlite"})
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": True, "render_as_batch": conn.dialect.name == "sqlite"}
+        )
         diff = compare_metadata(ctx, Base.metadata)
     engine.dispose()
     assert diff == []

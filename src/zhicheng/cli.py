@@ -54,7 +54,9 @@ def serve(
 
         start_embedded(settings)
     typer.echo(f"zhicheng serving on http://{host}:{port}  ({settings.database_url.split('@')[-1]})")
-    uvicorn.run("zhicheng.asgi:app", host=host, port=port, workers=workers, log_level="info", proxy_headers=True)
+    uvicorn.run(
+        "zhicheng.asgi:app", host=host, port=port, workers=workers, log_level="info", proxy_headers=True
+    )
 
 
 @app.command()
@@ -76,7 +78,11 @@ def db_upgrade() -> None:
 
 
 @demo_app.command("load")
-def demo_load(as_json: Annotated[bool, typer.Option("--json", help="print logins and tokens as one JSON object")] = False) -> None:
+def demo_load(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print logins and tokens as one JSON object")
+    ] = False,
+) -> None:
     """Load the demo city (idempotent) and print its logins."""
     from zhicheng.demo import load as load_demo
 
@@ -86,7 +92,9 @@ def demo_load(as_json: Annotated[bool, typer.Option("--json", help="print logins
     else:
         typer.echo("Demo logins (user / password):")
         for login in info["logins"]:
-            typer.echo(f"  {login['username']:<16} {login['password']:<14} {login['role']:<16} {login['org']}")
+            typer.echo(
+                f"  {login['username']:<16} {login['password']:<14} {login['role']:<16} {login['org']}"
+            )
 
 
 @user_app.command("create")
@@ -104,7 +112,9 @@ def user_create(
     if role and org is None:
         raise DomainError("授予角色需要 --org", "--role needs --org")
     with unit_of_work(_db(), CLI_ACTOR) as uow:
-        user = services.create_user(uow, UserIn(username=username, display_name=display_name, password=password, org_id=org))
+        user = services.create_user(
+            uow, UserIn(username=username, display_name=display_name, password=password, org_id=org)
+        )
         for code in role or []:
             services.grant_role(uow, user.id, GrantIn(role=code, org_id=org))  # type: ignore[arg-type]
     typer.echo(f"user {user.id} {username} created")
@@ -163,9 +173,18 @@ def audit_verify(
         verdict = verify(db, pin, progress=lambda n: bar.advance(task, n))
     f = verdict.finding
     if as_json:
-        typer.echo(json.dumps({"ok": verdict.ok, "checked": verdict.checked, "head_seq": verdict.head_seq,
-                               "head_hash": verdict.head_hash, "pending": verdict.pending,
-                               "finding": f.__dict__ if f else None}))
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": verdict.ok,
+                    "checked": verdict.checked,
+                    "head_seq": verdict.head_seq,
+                    "head_hash": verdict.head_hash,
+                    "pending": verdict.pending,
+                    "finding": f.__dict__ if f else None,
+                }
+            )
+        )
     elif f is None:
         typer.echo(f"ok: {verdict.checked} records, head {verdict.head_seq}:{verdict.head_hash}")
     if f is not None:
@@ -205,7 +224,9 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except (DomainError, ValidationError, ValueError) as exc:
-        message = exc.message("zh") + " / " + exc.message("en") if isinstance(exc, DomainError) else _one_line(exc)
+        message = (
+            exc.message("zh") + " / " + exc.message("en") if isinstance(exc, DomainError) else _one_line(exc)
+        )
         typer.echo(f"zhicheng: {message}", err=True)
         sys.exit(2)
     except typer.Exit as exc:

@@ -16,14 +16,21 @@ class Settings(BaseSettings):
 
     env: str = Field("demo", description="demo, test or production; production refuses demo secrets")
     database_url: str = Field("sqlite:///var/zhicheng.db", description="SQLAlchemy URL; sqlite or postgresql")
-    secret_key: str = Field(DEMO_SECRET, description="key under which session ids and API token secrets are stored (HMAC-SM3); changing it ends all sessions and tokens")
+    secret_key: str = Field(
+        DEMO_SECRET,
+        description="HMAC-SM3 key for stored session ids and token secrets; changing it ends them all",
+    )
     session_hours: int = Field(12, description="console session lifetime")
     login_max_failures: int = Field(5, description="failed logins per user name before throttling")
     login_window_minutes: int = Field(15, description="window in which failed logins are counted")
     embedded_worker: bool = Field(True, description="run the worker loop inside `serve`")
     worker_poll_seconds: float = Field(0.5, description="how often an idle worker looks for due work")
-    job_lease_seconds: int = Field(300, description="how long a claimed job is held before others may retry it")
-    job_modules: str = Field("", description="extra modules whose job handlers workers import, comma separated")
+    job_lease_seconds: int = Field(
+        300, description="how long a claimed job is held before others may retry it"
+    )
+    job_modules: str = Field(
+        "", description="extra modules whose job handlers workers import, comma separated"
+    )
     audit_seal_batch: int = Field(5000, description="audit records chained per sealing transaction")
     realname_provider: str = Field("demo", description="real-name verification backend: demo")
     node_modules: Path = Field(Path("node_modules"), description="where npm installed the front-end packages")

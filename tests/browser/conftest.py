@@ -26,8 +26,13 @@ from zhicheng.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
 STARTUP_SECONDS = 30
@@ -81,8 +86,9 @@ def new_page(browser, live_server: str):  # noqa: ANN001, ANN201
     contexts = []
 
     def make():  # noqa: ANN202
-        context = browser.new_context(base_url=live_server, locale="zh-CN",
-                                      viewport={"width": 1400, "height": 900})
+        context = browser.new_context(
+            base_url=live_server, locale="zh-CN", viewport={"width": 1400, "height": 900}
+        )
         context.set_default_timeout(15000)
         contexts.append(context)
         return context.new_page()

@@ -105,8 +105,13 @@ def test_admin_walks_the_console(new_page, live_server) -> None:  # noqa: ANN001
     # the audit trail holds every one of these actions; filter, verify, look at it
     nav(page).get_by_role("link", name="审计记录").click()
     trail = page.get_by_test_id("audit")
-    for tag in ("orgs:org:create", "auth:user:create", "auth:grant:create", "auth:token:create",
-                "auth:token:revoke"):
+    for tag in (
+        "orgs:org:create",
+        "auth:user:create",
+        "auth:grant:create",
+        "auth:token:create",
+        "auth:token:revoke",
+    ):
         expect(trail).to_contain_text(tag)
     page.fill("#tag", "auth:")
     page.get_by_role("button", name="筛选").click()

@@ -77,12 +77,29 @@ def test_inserted_record_is_named(db) -> None:  # noqa: ANN001
         for seq in range(head, at - 1, -1):
             s.execute(update(AuditRecord).where(AuditRecord.seq == seq).values(seq=seq + 1))
         victim = s.scalar(select(AuditRecord).where(AuditRecord.seq == at + 1))
-        forged = AuditRecord(at=victim.at, actor="cli:forger", tag="test:thing:forge", subject="x", change="{}",
-                             change_digest=victim.change_digest, seq=at, prev_hash=victim.prev_hash)
+        forged = AuditRecord(
+            at=victim.at,
+            actor="cli:forger",
+            tag="test:thing:forge",
+            subject="x",
+            change="{}",
+            change_digest=victim.change_digest,
+            seq=at,
+            prev_hash=victim.prev_hash,
+        )
         s.add(forged)
         s.flush()
-        forged.hash = record_hash(seq=at, id=forged.id, at=forged.at, actor=forged.actor, org_id=None, tag=forged.tag,
-                                  subject="x", change_digest=victim.change_digest, prev_hash=victim.prev_hash)
+        forged.hash = record_hash(
+            seq=at,
+            id=forged.id,
+            at=forged.at,
+            actor=forged.actor,
+            org_id=None,
+            tag=forged.tag,
+            subject="x",
+            change_digest=victim.change_digest,
+            prev_hash=victim.prev_hash,
+        )
     v = verify(db)
     assert not v.ok
     assert v.finding.seq in (at, at + 1)
@@ -132,7 +149,9 @@ def test_audit_api_pages_and_filters(db, as_user) -> None:  # noqa: ANN001
     c = as_user("auditor")
     first = c.get("/api/v1/audit", params={"tag": "test:thing:touch", "limit": 5}).json()
     assert len(first["items"]) == 5 and first["next_cursor"]
-    rest = c.get("/api/v1/audit", params={"tag": "test:thing:touch", "limit": 5, "cursor": first["next_cursor"]}).json()
+    rest = c.get(
+        "/api/v1/audit", params={"tag": "test:thing:touch", "limit": 5, "cursor": first["next_cursor"]}
+    ).json()
     ids = [r["id"] for r in first["items"] + rest["items"]]
     assert len(ids) == len(set(ids)) >= 7 and ids == sorted(ids, reverse=True)
     assert c.get("/api/v1/audit", params={"cursor": "!!bad"}).status_code == 422

@@ -8,15 +8,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from tests import personas
-from zhicheng.core.auth.models import ApiToken, User, WebSession
 from zhicheng.core.audit.models import AuditRecord
+from zhicheng.core.auth.models import ApiToken, User, WebSession
 
 
 def _login_form(c: TestClient, username: str, password: str):  # noqa: ANN202
     page = c.get("/login")
     token = page.text.split('name="login_csrf" value="')[1].split('"')[0]
-    return c.post("/login", data={"username": username, "password": password, "login_csrf": token},
-                  follow_redirects=False)
+    return c.post(
+        "/login",
+        data={"username": username, "password": password, "login_csrf": token},
+        follow_redirects=False,
+    )
 
 
 def test_password_is_stored_as_argon2(db) -> None:  # noqa: ANN001
@@ -47,7 +50,9 @@ def test_wrong_password_is_a_readable_error(client) -> None:  # noqa: ANN001
 
 
 def test_login_without_its_csrf_cookie_is_refused(client) -> None:  # noqa: ANN001
-    r = client.post("/login", data={"username": "clerk", "password": personas.PASSWORD, "login_csrf": "forged"})
+    r = client.post(
+        "/login", data={"username": "clerk", "password": personas.PASSWORD, "login_csrf": "forged"}
+    )
     assert r.status_code == 400 and "zc_session" not in r.headers.get("set-cookie", "")
 
 
@@ -62,8 +67,16 @@ def test_failed_logins_are_throttled(app) -> None:  # noqa: ANN001
 def test_open_redirect_after_login_is_refused(client) -> None:  # noqa: ANN001
     page = client.get("/login?next=//evil.example/x")
     token = page.text.split('name="login_csrf" value="')[1].split('"')[0]
-    r = client.post("/login", data={"username": "clerk", "password": personas.PASSWORD, "login_csrf": token,
-                                    "next": "//evil.example/x"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={
+            "username": "clerk",
+            "password": personas.PASSWORD,
+            "login_csrf": token,
+            "next": "//evil.example/x",
+        },
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/"
 
 
@@ -105,7 +118,11 @@ def test_expired_and_malformed_tokens_are_refused(app, db, as_system) -> None:  
 def test_created_token_is_stored_hashed_and_shown_once(as_user, app, db) -> None:  # noqa: ANN001
     admin = as_user("admin")
     w = personas.WORLD
-    r = admin.send("POST", "/api/v1/tokens", json={"name": "市场监管业务系统", "org_id": w.market, "roles": ["clerk"], "days": 30})
+    r = admin.send(
+        "POST",
+        "/api/v1/tokens",
+        json={"name": "市场监管业务系统", "org_id": w.market, "roles": ["clerk"], "days": 30},
+    )
     assert r.status_code == 201
     raw = r.json()["token"]
     with db.read() as s:
@@ -122,35 +139,87 @@ def test_scope_is_the_org_subtree(as_user) -> None:  # noqa: ANN001
     names = {o["name"] for o in xuanwu.get("/api/v1/orgs").json()}
     assert names == {"玄武区人民政府", "玄武区市场监督管理局"}
     assert xuanwu.get(f"/api/v1/orgs/{w.other_district}").status_code == 403
-    ok = xuanwu.send("POST", "/api/v1/orgs", json={"name": "玄武区城市管理局", "kind": "department",
-                                                  "division_code": "320102", "parent_id": w.district})
+    ok = xuanwu.send(
+        "POST",
+        "/api/v1/orgs",
+        json={
+            "name": "玄武区城市管理局",
+            "kind": "department",
+            "division_code": "320102",
+            "parent_id": w.district,
+        },
+    )
     assert ok.status_code == 201
-    refused = xuanwu.send("POST", "/api/v1/orgs", json={"name": "秦淮区城市管理局", "kind": "department",
-                                                       "division_code": "320104", "parent_id": w.other_district})
+    refused = xuanwu.send(
+        "POST",
+        "/api/v1/orgs",
+        json={
+            "name": "秦淮区城市管理局",
+            "kind": "department",
+            "division_code": "320104",
+            "parent_id": w.other_district,
+        },
+    )
     assert refused.status_code == 403
 
 
 def test_managers_cannot_hand_out_more_than_they_hold(as_user) -> None:  # noqa: ANN001
     w = personas.WORLD
     xuanwu = as_user("district_admin")
-    user = xuanwu.send("POST", "/api/v1/users", json={"username": "xw_clerk", "display_name": "孙经办",
-                                                     "password": "Long-enough-1", "org_id": w.district_dept})
+    user = xuanwu.send(
+        "POST",
+        "/api/v1/users",
+        json={
+            "username": "xw_clerk",
+            "display_name": "孙经办",
+            "password": "Long-enough-1",
+            "org_id": w.district_dept,
+        },
+    )
     assert user.status_code == 201
     uid = user.json()["id"]
-    assert xuanwu.send("POST", f"/api/v1/users/{uid}/grants", json={"role": "clerk", "org_id": w.district_dept}).status_code == 201
+    assert (
+        xuanwu.send(
+            "POST", f"/api/v1/users/{uid}/grants", json={"role": "clerk", "org_id": w.district_dept}
+        ).status_code
+        == 201
+    )
     # auditor carries audit.read, which the district admin does not hold: refused
-    assert xuanwu.send("POST", f"/api/v1/users/{uid}/grants", json={"role": "auditor", "org_id": w.district_dept}).status_code == 403
+    assert (
+        xuanwu.send(
+            "POST", f"/api/v1/users/{uid}/grants", json={"role": "auditor", "org_id": w.district_dept}
+        ).status_code
+        == 403
+    )
     # and nothing over an org outside the district
-    assert xuanwu.send("POST", f"/api/v1/users/{uid}/grants", json={"role": "clerk", "org_id": w.city}).status_code == 403
-    assert xuanwu.send("POST", "/api/v1/users", json={"username": "qh_clerk", "display_name": "钱经办",
-                                                     "password": "Long-enough-1", "org_id": w.other_district}).status_code == 403
+    assert (
+        xuanwu.send(
+            "POST", f"/api/v1/users/{uid}/grants", json={"role": "clerk", "org_id": w.city}
+        ).status_code
+        == 403
+    )
+    assert (
+        xuanwu.send(
+            "POST",
+            "/api/v1/users",
+            json={
+                "username": "qh_clerk",
+                "display_name": "钱经办",
+                "password": "Long-enough-1",
+                "org_id": w.other_district,
+            },
+        ).status_code
+        == 403
+    )
 
 
 def test_deactivated_user_loses_access(as_user) -> None:  # noqa: ANN001
     clerk = as_user("clerk")
     assert clerk.get("/api/v1/me").status_code == 200
     admin = as_user("admin")
-    uid = next(u["id"] for u in admin.get("/api/v1/users", params={"q": "clerk"}).json() if u["username"] == "clerk")
+    uid = next(
+        u["id"] for u in admin.get("/api/v1/users", params={"q": "clerk"}).json() if u["username"] == "clerk"
+    )
     from zhicheng.core.auth import services
     from zhicheng.core.db import Actor, unit_of_work
 

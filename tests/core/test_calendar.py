@@ -34,8 +34,11 @@ def _unpublished_2027(db) -> None:  # noqa: ANN001
 
 def tags(db, prefix: str) -> list[str]:  # noqa: ANN001
     with db.read() as s:
-        return list(s.scalars(select(AuditRecord.tag).where(AuditRecord.tag.startswith(prefix))
-                              .order_by(AuditRecord.id)))
+        return list(
+            s.scalars(
+                select(AuditRecord.tag).where(AuditRecord.tag.startswith(prefix)).order_by(AuditRecord.id)
+            )
+        )
 
 
 def clock(db, clock_id: int) -> Clock:  # noqa: ANN001
@@ -84,15 +87,18 @@ def test_ten_working_days_from_2026_09_28(db) -> None:  # noqa: ANN001
 # --- edits ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("day", "kind", "name"), [
-    (D(2027, 1, 4), "workday", "调休"),  # a Monday is a workday already
-    (D(2027, 1, 3), "holiday", "元旦"),  # a Sunday is a day off already
-    (D(1999, 10, 1), "holiday", "国庆节"),
-    (D(2101, 1, 3), "workday", ""),
-    (D(2027, 1, 1), "festival", "元旦"),
-    (D(2027, 1, 1), "holiday", "  "),  # a holiday needs a name
-    (D(2027, 1, 1), "holiday", "节" * 41),
-])
+@pytest.mark.parametrize(
+    ("day", "kind", "name"),
+    [
+        (D(2027, 1, 4), "workday", "调休"),  # a Monday is a workday already
+        (D(2027, 1, 3), "holiday", "元旦"),  # a Sunday is a day off already
+        (D(1999, 10, 1), "holiday", "国庆节"),
+        (D(2101, 1, 3), "workday", ""),
+        (D(2027, 1, 1), "festival", "元旦"),
+        (D(2027, 1, 1), "holiday", "  "),  # a holiday needs a name
+        (D(2027, 1, 1), "holiday", "节" * 41),
+    ],
+)
 def test_nonsense_edits_are_invalid_and_write_nothing(db, day, kind, name) -> None:  # noqa: ANN001
     with pytest.raises(Invalid), unit_of_work(db, ME) as uow:
         services.set_day(uow, day, kind, name)
@@ -173,8 +179,12 @@ def test_a_pause_from_monday_to_wednesday_moves_the_due_date_two_working_days(db
     with unit_of_work(db, ME) as uow:
         resumed = services.resume_clock(uow, c.id, D(2025, 3, 12))
     assert resumed.state == "running" and resumed.due_on == D(2025, 3, 19)
-    assert tags(db, "calendar:clock") == ["calendar:clock:start", "calendar:clock:pause",
-                                          "calendar:clock:resume", "calendar:clock:recompute"]
+    assert tags(db, "calendar:clock") == [
+        "calendar:clock:start",
+        "calendar:clock:pause",
+        "calendar:clock:resume",
+        "calendar:clock:recompute",
+    ]
 
 
 def test_wrong_moves_of_a_clock_are_refused(db) -> None:  # noqa: ANN001
@@ -197,9 +207,11 @@ def test_wrong_moves_of_a_clock_are_refused(db) -> None:  # noqa: ANN001
         services.pause_clock(uow, c.id, D(2025, 3, 6), "补正材料")  # before the last resume
     with unit_of_work(db, ME) as uow:
         services.stop_clock(uow, c.id, D(2025, 3, 10))
-    for move in (lambda u: services.pause_clock(u, c.id, D(2025, 3, 11), "x"),
-                 lambda u: services.resume_clock(u, c.id, D(2025, 3, 11)),
-                 lambda u: services.stop_clock(u, c.id, D(2025, 3, 11))):
+    for move in (
+        lambda u: services.pause_clock(u, c.id, D(2025, 3, 11), "x"),
+        lambda u: services.resume_clock(u, c.id, D(2025, 3, 11)),
+        lambda u: services.stop_clock(u, c.id, D(2025, 3, 11)),
+    ):
         with pytest.raises(Conflict), unit_of_work(db, ME) as uow:
             move(uow)
     with pytest.raises(NotFound), unit_of_work(db, ME) as uow:
@@ -225,10 +237,17 @@ def test_remaining_days_and_status_colours(db) -> None:  # noqa: ANN001
     c = start(db, D(2025, 3, 3), 5)  # due Monday 2025-03-10
     assert c.due_on == D(2025, 3, 10)
     with db.read() as s:
-        seen = {d: (queries.remaining_workdays(s, c, D(2025, 3, d)), queries.status(s, c, D(2025, 3, d)))
-                for d in (3, 6, 10, 11, 15)}
-    assert seen == {3: (5, "ok"), 6: (2, "warning"), 10: (0, "warning"),
-                    11: (-1, "overdue"), 15: (-4, "overdue")}  # the 15th is a Saturday
+        seen = {
+            d: (queries.remaining_workdays(s, c, D(2025, 3, d)), queries.status(s, c, D(2025, 3, d)))
+            for d in (3, 6, 10, 11, 15)
+        }
+    assert seen == {
+        3: (5, "ok"),
+        6: (2, "warning"),
+        10: (0, "warning"),
+        11: (-1, "overdue"),
+        15: (-4, "overdue"),
+    }  # the 15th is a Saturday
 
 
 def test_a_paused_clock_is_frozen(db) -> None:  # noqa: ANN001
@@ -294,8 +313,13 @@ def test_clerk_reads_a_year_and_counts_working_days(as_user) -> None:  # noqa: A
     assert r.json() == {"start": "2026-09-28", "days": 10, "due": "2026-10-16", "provisional": False}
     r = c.get("/api/v1/calendar/add-workdays", params={"start": "2026-12-30", "days": 3})
     assert r.json() == {"start": "2026-12-30", "days": 3, "due": "2027-01-04", "provisional": True}
-    assert c.get("/api/v1/calendar/2027").json() == {"year": 2027, "published": False, "source": None,
-                                                     "published_at": None, "days": []}
+    assert c.get("/api/v1/calendar/2027").json() == {
+        "year": 2027,
+        "published": False,
+        "source": None,
+        "published_at": None,
+        "days": [],
+    }
 
 
 def test_a_system_token_counts_working_days_too(as_system) -> None:  # noqa: ANN001
@@ -303,17 +327,20 @@ def test_a_system_token_counts_working_days_too(as_system) -> None:  # noqa: ANN
     assert r.status_code == 200 and r.json()["due"] == "2026-10-16"
 
 
-@pytest.mark.parametrize("url", [
-    "/api/v1/calendar/add-workdays?start=2026-02-30&days=10",
-    "/api/v1/calendar/add-workdays?start=tomorrow&days=10",
-    "/api/v1/calendar/add-workdays?start=2026-09-28&days=-1",
-    "/api/v1/calendar/add-workdays?start=2026-09-28&days=ten",
-    "/api/v1/calendar/add-workdays?start=2026-09-28&days=999999",
-    "/api/v1/calendar/add-workdays?days=10",
-    "/api/v1/calendar/add-workdays?start=9999-12-30&days=10",
-    "/api/v1/calendar/1999",
-    "/api/v1/calendar/twenty",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/calendar/add-workdays?start=2026-02-30&days=10",
+        "/api/v1/calendar/add-workdays?start=tomorrow&days=10",
+        "/api/v1/calendar/add-workdays?start=2026-09-28&days=-1",
+        "/api/v1/calendar/add-workdays?start=2026-09-28&days=ten",
+        "/api/v1/calendar/add-workdays?start=2026-09-28&days=999999",
+        "/api/v1/calendar/add-workdays?days=10",
+        "/api/v1/calendar/add-workdays?start=9999-12-30&days=10",
+        "/api/v1/calendar/1999",
+        "/api/v1/calendar/twenty",
+    ],
+)
 def test_bad_input_is_a_422_problem(as_user, url: str) -> None:  # noqa: ANN001
     r = as_user("clerk").get(url)
     assert r.status_code == 422, r.text
@@ -323,8 +350,12 @@ def test_bad_input_is_a_422_problem(as_user, url: str) -> None:  # noqa: ANN001
 
 def test_clerk_cannot_edit(as_user) -> None:  # noqa: ANN001
     c = as_user("clerk")
-    assert c.send("POST", "/api/v1/calendar/days", json={"day": "2027-01-01", "kind": "holiday",
-                                                         "name": "元旦"}).status_code == 403
+    assert (
+        c.send(
+            "POST", "/api/v1/calendar/days", json={"day": "2027-01-01", "kind": "holiday", "name": "元旦"}
+        ).status_code
+        == 403
+    )
     assert c.send("DELETE", "/api/v1/calendar/days/2026-10-01").status_code == 403
     assert c.send("POST", "/api/v1/calendar/years/2027/publish").status_code == 403
     assert c.get("/api/v1/calendar/2026").json()["published"] is True
@@ -428,6 +459,9 @@ def test_admin_sets_unsets_and_publishes_through_forms(as_user) -> None:  # noqa
 
 def test_a_form_without_the_csrf_token_is_refused(as_user) -> None:  # noqa: ANN001
     c = as_user("admin")
-    r = c.http.post("/calendar/days", data={"day": "2027-01-01", "kind": "holiday", "name": "元旦"},
-                    follow_redirects=False)
+    r = c.http.post(
+        "/calendar/days",
+        data={"day": "2027-01-01", "kind": "holiday", "name": "元旦"},
+        follow_redirects=False,
+    )
     assert r.status_code == 403

@@ -41,8 +41,9 @@ def cli(url: str, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
 
 def run(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ZHICHENG_DATABASE_URL": url}
-    return subprocess.run([str(ZHICHENG), "calendar", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [str(ZHICHENG), "calendar", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_add_workdays_prints_only_the_date(cli) -> None:  # noqa: ANN001
@@ -58,12 +59,19 @@ def test_a_provisional_date_gets_a_note_on_stderr_only(cli) -> None:  # noqa: AN
     assert "provisional" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("args", [
-    ("add-workdays", "2026-02-30", "10"), ("add-workdays", "2026-09-28", "ten"),
-    ("add-workdays", "2026-09-28", "--", "-1"),
-    ("show", "26"), ("show", "1999"), ("set", "2027-01-04", "workday"), ("set", "2027-01-01", "festival"),
-    ("publish", "2027"),  # nothing entered yet
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("add-workdays", "2026-02-30", "10"),
+        ("add-workdays", "2026-09-28", "ten"),
+        ("add-workdays", "2026-09-28", "--", "-1"),
+        ("show", "26"),
+        ("show", "1999"),
+        ("set", "2027-01-04", "workday"),
+        ("set", "2027-01-01", "festival"),
+        ("publish", "2027"),  # nothing entered yet
+    ],
+)
 def test_bad_input_raises_invalid(cli, args) -> None:  # noqa: ANN001
     r = cli(*args)
     assert isinstance(r.exception, Invalid), (r.exception, r.output)

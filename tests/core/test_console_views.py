@@ -72,15 +72,28 @@ def test_org_pages_refuse_the_wrong_persona(as_user) -> None:  # noqa: ANN001
     clerk = as_user("clerk")
     assert clerk.get("/orgs").status_code == 200
     assert clerk.get("/orgs/new").status_code == 403
-    assert clerk.form("/orgs/new", {"name": "某局", "kind": "department", "parent_id": str(W().market),
-                                    "division_code": "320100"}).status_code == 403
+    assert (
+        clerk.form(
+            "/orgs/new",
+            {"name": "某局", "kind": "department", "parent_id": str(W().market), "division_code": "320100"},
+        ).status_code
+        == 403
+    )
     assert as_user("outsider").get("/orgs").status_code == 403
 
 
 def test_create_org_redirects_with_a_flash_and_is_audited(as_user, db) -> None:  # noqa: ANN001
     c = as_user("cityadmin")
-    r = c.form("/orgs/new", {"name": "南京市城市管理局", "kind": "department", "parent_id": str(W().city),
-                             "division_code": "320100", "credit_code": GOOD_CREDIT.lower()})
+    r = c.form(
+        "/orgs/new",
+        {
+            "name": "南京市城市管理局",
+            "kind": "department",
+            "parent_id": str(W().city),
+            "division_code": "320100",
+            "credit_code": GOOD_CREDIT.lower(),
+        },
+    )
     assert r.status_code == 303
     page = c.get(r.headers["location"])
     assert "已创建机构：南京市城市管理局" in page.text and GOOD_CREDIT in page.text
@@ -92,19 +105,27 @@ def test_create_org_redirects_with_a_flash_and_is_audited(as_user, db) -> None: 
     assert "已创建机构" not in c.get("/orgs").text  # the flash shows once
 
 
-@pytest.mark.parametrize(("fields", "status", "message"), [
-    ({"credit_code": "91320100MA1ABCDE00"}, 422, "统一社会信用代码无效"),
-    ({"credit_code": GOOD_CREDIT, "name": "X"}, 422, "名称：至少 2 个字符"),
-    ({"parent_id": ""}, 422, "请选择上级机构"),
-    ({"division_code": "329999"}, 422, "区划 329999 不存在"),
-    ({"kind": "company"}, 422, "类型：取值无效"),
-    ({"parent_id": "abc"}, 422, "上级机构应为数字"),
-])
+@pytest.mark.parametrize(
+    ("fields", "status", "message"),
+    [
+        ({"credit_code": "91320100MA1ABCDE00"}, 422, "统一社会信用代码无效"),
+        ({"credit_code": GOOD_CREDIT, "name": "X"}, 422, "名称：至少 2 个字符"),
+        ({"parent_id": ""}, 422, "请选择上级机构"),
+        ({"division_code": "329999"}, 422, "区划 329999 不存在"),
+        ({"kind": "company"}, 422, "类型：取值无效"),
+        ({"parent_id": "abc"}, 422, "上级机构应为数字"),
+    ],
+)
 def test_bad_org_form_rerenders_and_writes_nothing(as_user, db, fields, status, message) -> None:  # noqa: ANN001
     c = as_user("cityadmin")
     before = (_count(db, Org), _count(db, AuditRecord))
-    form = {"name": "南京市测试局", "kind": "department", "parent_id": str(W().city),
-            "division_code": "320100", **fields}
+    form = {
+        "name": "南京市测试局",
+        "kind": "department",
+        "parent_id": str(W().city),
+        "division_code": "320100",
+        **fields,
+    }
     r = c.form("/orgs/new", form)
     assert r.status_code == status and message in _alert(r.text)
     assert 'value="南京市测试局"' in r.text or fields.get("name")  # what was typed is kept
@@ -113,8 +134,12 @@ def test_bad_org_form_rerenders_and_writes_nothing(as_user, db, fields, status, 
 
 def test_org_form_conflicts_and_scope(as_user, db) -> None:  # noqa: ANN001
     c = as_user("cityadmin")
-    base = {"kind": "department", "parent_id": str(W().city), "division_code": "320100",
-            "credit_code": GOOD_CREDIT}
+    base = {
+        "kind": "department",
+        "parent_id": str(W().city),
+        "division_code": "320100",
+        "credit_code": GOOD_CREDIT,
+    }
     assert c.form("/orgs/new", {**base, "name": "甲局"}).status_code == 303
     r = c.form("/orgs/new", {**base, "name": "乙局"})
     assert r.status_code == 409 and "已被使用" in _alert(r.text)
@@ -126,8 +151,10 @@ def test_org_form_conflicts_and_scope(as_user, db) -> None:  # noqa: ANN001
 def test_form_errors_follow_the_language(as_user) -> None:  # noqa: ANN001
     c = as_user("cityadmin")
     c.get("/lang/en")
-    r = c.form("/orgs/new", {"name": "X", "kind": "department", "parent_id": str(W().city),
-                             "division_code": "320100"})
+    r = c.form(
+        "/orgs/new",
+        {"name": "X", "kind": "department", "parent_id": str(W().city), "division_code": "320100"},
+    )
     assert r.status_code == 422 and "name: String should have at least 2 characters" in _alert(r.text)
     assert ">Organizations<" in r.text and "Unified social credit code" in r.text
 
@@ -162,8 +189,12 @@ def test_add_division_and_its_errors(as_user, db) -> None:  # noqa: ANN001
         r = c.form("/divisions", form)
         assert r.status_code == status and message in _alert(r.text), form
     assert (_count(db, Division), _count(db, AuditRecord)) == before
-    assert as_user("clerk").form("/divisions", {"code": "320102004", "name": "x", "parent_code": "320102"}
-                                 ).status_code == 403
+    assert (
+        as_user("clerk")
+        .form("/divisions", {"code": "320102004", "name": "x", "parent_code": "320102"})
+        .status_code
+        == 403
+    )
 
 
 # --- users --------------------------------------------------------------------------------------------
@@ -182,8 +213,16 @@ def test_user_list_is_scoped_and_filterable(as_user) -> None:  # noqa: ANN001
 
 def test_create_user_then_grant_and_revoke(as_user, db) -> None:  # noqa: ANN001
     c = as_user("cityadmin")
-    r = c.form("/users/new", {"username": "xu.ming", "display_name": "徐明", "password": "Xu-pass-2026",
-                              "password2": "Xu-pass-2026", "org_id": str(W().market)})
+    r = c.form(
+        "/users/new",
+        {
+            "username": "xu.ming",
+            "display_name": "徐明",
+            "password": "Xu-pass-2026",
+            "password2": "Xu-pass-2026",
+            "org_id": str(W().market),
+        },
+    )
     assert r.status_code == 303
     page = c.get(r.headers["location"])
     assert "已创建用户：xu.ming" in page.text and "徐明" in page.text and "尚未授予任何角色" in page.text
@@ -197,24 +236,34 @@ def test_create_user_then_grant_and_revoke(as_user, db) -> None:  # noqa: ANN001
     assert c.form(f"/users/{uid}/grants/{gid}/revoke", {}).status_code == 303
     assert _count(db, RoleGrant, RoleGrant.user_id == uid) == 0
     with db.read() as s:
-        tags = s.scalars(select(AuditRecord.tag).where(AuditRecord.subject == f"user:{uid}")
-                         .order_by(AuditRecord.id)).all()
+        tags = s.scalars(
+            select(AuditRecord.tag).where(AuditRecord.subject == f"user:{uid}").order_by(AuditRecord.id)
+        ).all()
     assert tags == ["auth:user:create", "auth:grant:create", "auth:grant:revoke"]
 
 
-@pytest.mark.parametrize(("fields", "status", "message"), [
-    ({"username": "Bad Name"}, 422, "用户名：只能包含小写字母、数字和 _ . -"),
-    ({"password": "short", "password2": "short"}, 422, "密码：至少 8 个字符"),
-    ({"password2": "Other-pass-2026"}, 422, "两次输入的密码不一致"),
-    ({"username": "clerk"}, 409, "用户名 clerk 已存在"),
-    ({"org_id": ""}, 422, "请选择所属机构"),
-    ({"org_id": "999999"}, 422, "机构 999999 不存在"),
-])
+@pytest.mark.parametrize(
+    ("fields", "status", "message"),
+    [
+        ({"username": "Bad Name"}, 422, "用户名：只能包含小写字母、数字和 _ . -"),
+        ({"password": "short", "password2": "short"}, 422, "密码：至少 8 个字符"),
+        ({"password2": "Other-pass-2026"}, 422, "两次输入的密码不一致"),
+        ({"username": "clerk"}, 409, "用户名 clerk 已存在"),
+        ({"org_id": ""}, 422, "请选择所属机构"),
+        ({"org_id": "999999"}, 422, "机构 999999 不存在"),
+    ],
+)
 def test_bad_user_form_rerenders_and_writes_nothing(as_user, db, fields, status, message) -> None:  # noqa: ANN001
     c = as_user("cityadmin")  # logging in is audited too: count after it
     before = (_count(db, User), _count(db, AuditRecord))
-    form = {"username": "new.one", "display_name": "新人", "password": "New-pass-2026",
-            "password2": "New-pass-2026", "org_id": str(W().market), **fields}
+    form = {
+        "username": "new.one",
+        "display_name": "新人",
+        "password": "New-pass-2026",
+        "password2": "New-pass-2026",
+        "org_id": str(W().market),
+        **fields,
+    }
     r = c.form("/users/new", form)
     assert r.status_code == status and message in _alert(r.text)
     assert (_count(db, User), _count(db, AuditRecord)) == before
@@ -226,9 +275,16 @@ def test_user_pages_respect_the_subtree(as_user, db) -> None:  # noqa: ANN001
     assert city.get(f"/users/{admin.id}").status_code == 403  # above the city
     assert city.get(f"/users/{outsider.id}").status_code == 403  # no org: the administrator's alone
     assert as_user("admin").get(f"/users/{outsider.id}").status_code == 200
-    r = as_user("district_admin").form("/users/new", {
-        "username": "d.one", "display_name": "区外", "password": "New-pass-2026",
-        "password2": "New-pass-2026", "org_id": str(W().market)})
+    r = as_user("district_admin").form(
+        "/users/new",
+        {
+            "username": "d.one",
+            "display_name": "区外",
+            "password": "New-pass-2026",
+            "password2": "New-pass-2026",
+            "org_id": str(W().market),
+        },
+    )
     assert r.status_code == 403 and _user(db, "d.one") is None
 
 
@@ -253,11 +309,16 @@ def test_deactivate_and_reset_password(as_user, db) -> None:  # noqa: ANN001
     city = as_user("cityadmin")
     r = city.form(f"/users/{clerk.id}/password", {"password": "Short1", "password2": "Short1"})
     assert r.status_code == 422 and "密码至少 8 位" in _alert(r.text)
-    r = city.form(f"/users/{clerk.id}/password", {"password": "Clerk-new-2026",
-                                                  "password2": "Clerk-new-2027"})
+    r = city.form(
+        f"/users/{clerk.id}/password", {"password": "Clerk-new-2026", "password2": "Clerk-new-2027"}
+    )
     assert r.status_code == 422 and "不一致" in _alert(r.text)
-    assert city.form(f"/users/{clerk.id}/password", {"password": "Clerk-new-2026",
-                                                     "password2": "Clerk-new-2026"}).status_code == 303
+    assert (
+        city.form(
+            f"/users/{clerk.id}/password", {"password": "Clerk-new-2026", "password2": "Clerk-new-2026"}
+        ).status_code
+        == 303
+    )
     assert as_user("clerk", "Clerk-new-2026").get("/").status_code == 200
     assert city.form(f"/users/{clerk.id}/active", {"active": "0"}).status_code == 303
     assert "停用" in city.get(f"/users/{clerk.id}").text.split('data-testid="user-state"')[1][:80]
@@ -276,8 +337,10 @@ def test_token_page_create_once_and_revoke(as_user, app, db) -> None:  # noqa: A
     c = as_user("cityadmin")
     listing = c.get("/tokens")
     assert listing.status_code == 200 and "数据共享交换系统" in listing.text
-    r = c.form("/tokens", {"name": "网格化管理系统", "org_id": str(W().data_bureau), "roles": ["clerk"],
-                           "days": "30"})
+    r = c.form(
+        "/tokens",
+        {"name": "网格化管理系统", "org_id": str(W().data_bureau), "roles": ["clerk"], "days": "30"},
+    )
     assert r.status_code == 201 and r.headers["cache-control"] == "no-store"
     secret = r.text.split('data-testid="secret"')[1].split(">")[1].split("<")[0]
     assert secret.startswith("zc_") and "唯一一次显示" in r.text
@@ -298,8 +361,9 @@ def test_token_form_errors_write_nothing(as_user, db) -> None:  # noqa: ANN001
     before = _count(db, ApiToken), _count(db, AuditRecord)
     r = c.form("/tokens", {"name": "无角色", "org_id": str(W().data_bureau), "days": "30"})
     assert r.status_code == 422 and "角色：至少选择 1 项" in _alert(r.text)
-    r = c.form("/tokens", {"name": "过长", "org_id": str(W().data_bureau), "roles": ["clerk"],
-                           "days": "99999"})
+    r = c.form(
+        "/tokens", {"name": "过长", "org_id": str(W().data_bureau), "roles": ["clerk"], "days": "99999"}
+    )
     assert r.status_code == 422 and "有效天数：不能大于 3650" in _alert(r.text)
     r = c.form("/tokens", {"name": "审计", "org_id": str(W().data_bureau), "roles": ["auditor"]})
     assert r.status_code == 403

@@ -51,12 +51,22 @@ def get(db: Database, job_id: int) -> Job:
 
 def effects(db: Database, job_id: int) -> list[AuditRecord]:
     with db.read() as s:
-        return list(s.scalars(select(AuditRecord).where(
-            AuditRecord.tag == "test:job:run", AuditRecord.subject == f"job:{job_id}")))
+        return list(
+            s.scalars(
+                select(AuditRecord).where(
+                    AuditRecord.tag == "test:job:run", AuditRecord.subject == f"job:{job_id}"
+                )
+            )
+        )
 
 
-def worker(db: Database, settings: Settings, name: str = "w1", registry: Registry = TEST_KINDS,
-           clock: Clock | None = None) -> Worker:
+def worker(
+    db: Database,
+    settings: Settings,
+    name: str = "w1",
+    registry: Registry = TEST_KINDS,
+    clock: Clock | None = None,
+) -> Worker:
     return Worker(db, settings, worker_id=name, registry=registry, clock=clock or Clock())
 
 
@@ -323,8 +333,11 @@ def test_concurrent_workers_run_every_job_exactly_once(fresh_url, dialect) -> No
     with db.read() as s:
         by_status = select(Job.status, func.count()).where(Job.id.in_(ids)).group_by(Job.status)
         statuses = dict(s.execute(by_status).all())
-        by_subject = (select(AuditRecord.subject, func.count()).where(AuditRecord.tag == "test:job:run")
-                      .group_by(AuditRecord.subject))
+        by_subject = (
+            select(AuditRecord.subject, func.count())
+            .where(AuditRecord.tag == "test:job:run")
+            .group_by(AuditRecord.subject)
+        )
         runs = dict(s.execute(by_subject).all())
         actors = set(s.scalars(select(AuditRecord.actor).where(AuditRecord.tag == "test:job:run")))
     db.dispose()
@@ -342,8 +355,10 @@ def test_takeovers_under_short_leases_still_commit_each_job_once(fresh_url, dial
     settings = Settings(env="test", database_url=fresh_url, embedded_worker=False)
     rnd = random.Random(7)
     with unit_of_work(db, ME) as uow:
-        ids = [services.enqueue(uow.session, "test.slow", {"ms": rnd.randint(0, 40)}, max_attempts=100)
-               for _ in range(60)]
+        ids = [
+            services.enqueue(uow.session, "test.slow", {"ms": rnd.randint(0, 40)}, max_attempts=100)
+            for _ in range(60)
+        ]
     threads_n = 4 if dialect == "postgresql" else 2
     workers = [Worker(db, settings, worker_id=f"t{i}", registry=TEST_KINDS) for i in range(threads_n)]
     outcomes: list[str] = []
@@ -366,8 +381,11 @@ def test_takeovers_under_short_leases_still_commit_each_job_once(fresh_url, dial
     assert not any(t.is_alive() for t in threads) and errors == []
     with db.read() as s:
         jobs = {j.id: j for j in s.scalars(select(Job).where(Job.id.in_(ids)))}
-        by_subject = (select(AuditRecord.subject, func.count()).where(AuditRecord.tag == "test:job:run")
-                      .group_by(AuditRecord.subject))
+        by_subject = (
+            select(AuditRecord.subject, func.count())
+            .where(AuditRecord.tag == "test:job:run")
+            .group_by(AuditRecord.subject)
+        )
         runs = dict(s.execute(by_subject).all())
     db.dispose()
     assert {j.status for j in jobs.values()} == {"done"}
@@ -457,8 +475,11 @@ def test_only_an_administrator_retries_a_failed_job(db, settings, as_user) -> No
     r = admin.send("POST", f"/api/v1/jobs/{job_id}/retry")
     assert r.status_code == 200 and r.json()["status"] == "pending" and r.json()["attempts"] == 0
     with db.read() as s:
-        actor = s.scalar(select(AuditRecord.actor).where(AuditRecord.tag == "jobs:job:retry",
-                                                         AuditRecord.subject == f"job:{job_id}"))
+        actor = s.scalar(
+            select(AuditRecord.actor).where(
+                AuditRecord.tag == "jobs:job:retry", AuditRecord.subject == f"job:{job_id}"
+            )
+        )
     assert actor == "user:admin"
     assert admin.send("POST", f"/api/v1/jobs/{job_id}/retry").status_code == 409
     assert admin.send("POST", "/api/v1/jobs/999999/retry").status_code == 404

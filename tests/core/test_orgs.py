@@ -27,8 +27,13 @@ def _valid_uscc(body17: str) -> str:
 
 @pytest.mark.parametrize(
     "code,level",
-    [("320000", "province"), ("320100", "prefecture"), ("320102", "county"), ("320102002", "street"),
-     ("320102002003", "community")],
+    [
+        ("320000", "province"),
+        ("320100", "prefecture"),
+        ("320102", "county"),
+        ("320102002", "street"),
+        ("320102002003", "community"),
+    ],
 )
 def test_division_levels(code: str, level: str) -> None:
     assert codes.division_level(code) == level
@@ -52,7 +57,9 @@ def test_division_must_sit_under_its_parent(db) -> None:  # noqa: ANN001
 def test_org_path_tracks_the_block_tree_and_moves(db) -> None:  # noqa: ANN001
     w = personas.WORLD
     with unit_of_work(db, ME) as uow:
-        org = services.create_org(uow, OrgIn(name="玄武区数据局", kind="department", division_code="320102", parent_id=w.district))
+        org = services.create_org(
+            uow, OrgIn(name="玄武区数据局", kind="department", division_code="320102", parent_id=w.district)
+        )
         oid = org.id
     with db.read() as s:
         district = s.get(Org, w.district)
@@ -69,13 +76,23 @@ def test_department_needs_a_parent_and_a_valid_credit_code(db) -> None:  # noqa:
     with pytest.raises(Invalid), unit_of_work(db, ME) as uow:
         services.create_org(uow, OrgIn(name="无主局", kind="department", division_code="320100"))
     with pytest.raises(Invalid), unit_of_work(db, ME) as uow:
-        services.create_org(uow, OrgIn(name="南京市教育局", kind="department", division_code="320100",
-                                       parent_id=personas.WORLD.city, credit_code="11320100000000000X"))
+        services.create_org(
+            uow,
+            OrgIn(
+                name="南京市教育局",
+                kind="department",
+                division_code="320100",
+                parent_id=personas.WORLD.city,
+                credit_code="11320100000000000X",
+            ),
+        )
 
 
 def test_citizen_registration_validates_and_verifies(db) -> None:  # noqa: ANN001
     with unit_of_work(db, ME) as uow:
-        party = services.register_party(uow, PartyIn(kind="citizen", id_number=CITIZEN.lower(), name="张三"), verifier("demo"))
+        party = services.register_party(
+            uow, PartyIn(kind="citizen", id_number=CITIZEN.lower(), name="张三"), verifier("demo")
+        )
         pid = party.id
     with db.read() as s:
         p = s.get(Party, pid)
@@ -86,9 +103,13 @@ def test_citizen_registration_validates_and_verifies(db) -> None:  # noqa: ANN00
 
 def test_bad_numbers_and_failed_verification_write_nothing(db) -> None:  # noqa: ANN001
     with pytest.raises(Invalid), unit_of_work(db, ME) as uow:
-        services.register_party(uow, PartyIn(kind="citizen", id_number="110105194912310021", name="张三"), verifier("demo"))
+        services.register_party(
+            uow, PartyIn(kind="citizen", id_number="110105194912310021", name="张三"), verifier("demo")
+        )
     with pytest.raises(Invalid), unit_of_work(db, ME) as uow:
-        services.register_party(uow, PartyIn(kind="citizen", id_number=CITIZEN, name="假名字"), verifier("demo"))
+        services.register_party(
+            uow, PartyIn(kind="citizen", id_number=CITIZEN, name="假名字"), verifier("demo")
+        )
     with db.read() as s:
         assert s.scalar(select(Party).where(Party.id_number == CITIZEN)) is None
 
@@ -96,11 +117,19 @@ def test_bad_numbers_and_failed_verification_write_nothing(db) -> None:  # noqa:
 def test_enterprise_by_credit_code(db) -> None:  # noqa: ANN001
     number = _valid_uscc("91320100MA1MXXXX1")
     with unit_of_work(db, ME) as uow:
-        assert services.register_party(uow, PartyIn(kind="enterprise", id_number=number, name="南京智城科技有限公司"),
-                                       verifier("demo")).verified_at
+        assert services.register_party(
+            uow, PartyIn(kind="enterprise", id_number=number, name="南京智城科技有限公司"), verifier("demo")
+        ).verified_at
     with pytest.raises(Invalid), unit_of_work(db, ME) as uow:
-        services.register_party(uow, PartyIn(kind="enterprise", id_number=number[:-1] + ("0" if number[-1] != "0" else "1"),
-                                             name="伪造公司"), verifier("demo"))
+        services.register_party(
+            uow,
+            PartyIn(
+                kind="enterprise",
+                id_number=number[:-1] + ("0" if number[-1] != "0" else "1"),
+                name="伪造公司",
+            ),
+            verifier("demo"),
+        )
 
 
 def test_party_api_refuses_clerk_and_takes_admin(as_user) -> None:  # noqa: ANN001

@@ -44,8 +44,9 @@ class Workers:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
         log = open(self.tmp / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen([str(ZHICHENG), *command], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(ZHICHENG), *command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         proc.log_path = log.name  # type: ignore[attr-defined]
         self.procs.append((proc, log))
         return proc
@@ -94,8 +95,11 @@ def job(db: Database, job_id: int) -> Job:
 
 def effects(db: Database, job_id: int) -> int:
     with db.read() as s:
-        return s.scalar(select(func.count()).select_from(AuditRecord).where(
-            AuditRecord.tag == "test:job:run", AuditRecord.subject == f"job:{job_id}"))
+        return s.scalar(
+            select(func.count())
+            .select_from(AuditRecord)
+            .where(AuditRecord.tag == "test:job:run", AuditRecord.subject == f"job:{job_id}")
+        )
 
 
 def test_a_killed_worker_commits_nothing_and_another_finishes_the_job(fresh_url, workers, tmp_path) -> None:  # noqa: ANN001, E501

@@ -109,7 +109,12 @@ class Database:
     """The engine and session factory one app, CLI run or worker uses."""
 
     def __init__(
-        self, url: str, engine: Engine | None = None, bind: Any = None, secret: str | None = None, **session_kw: Any
+        self,
+        url: str,
+        engine: Engine | None = None,
+        bind: Any = None,
+        secret: str | None = None,
+        **session_kw: Any,
     ) -> None:
         from zhicheng.settings import DEMO_SECRET
 

@@ -1,4 +1,4 @@
-"""`db upgrade`: run the Alembic history, then bring code-defined data (built-in roles, the calendar seed) in line."""
+"""`db upgrade`: run the Alembic history, then bring code-defined data in line (roles, calendar seed)."""
 
 from __future__ import annotations
 

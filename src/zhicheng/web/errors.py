@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
 from zhicheng.core.errors import DomainError
@@ -31,7 +32,9 @@ HTTP_TITLES = {
 }
 
 
-def problem(request: Request, status: int, code: str, zh: str, en: str, extra: dict[str, Any] | None = None) -> Any:
+def problem(
+    request: Request, status: int, code: str, zh: str, en: str, extra: dict[str, Any] | None = None
+) -> Any:
     lang = request_lang(request)
     title_zh, title_en = HTTP_TITLES.get(status, (zh, en))
     if is_api(request.url.path):
@@ -49,7 +52,9 @@ def problem(request: Request, status: int, code: str, zh: str, en: str, extra: d
         return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
     from zhicheng.web.templating import render
 
-    return render(request, "error.html", {"status": status, "message": en if lang == "en" else zh}, status=status)
+    return render(
+        request, "error.html", {"status": status, "message": en if lang == "en" else zh}, status=status
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -67,14 +72,25 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         where = "; ".join(".".join(e["loc"]) + ": " + e["msg"] for e in errors[:5])
-        return problem(request, 422, "invalid", f"输入无效：{where}", f"invalid input: {where}", {"errors": errors})
+        return problem(
+            request, 422, "invalid", f"输入无效：{where}", f"invalid input: {where}", {"errors": errors}
+        )
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Any:
         zh, en = HTTP_TITLES.get(exc.status_code, (str(exc.detail), str(exc.detail)))
         return problem(request, exc.status_code, f"http-{exc.status_code}", zh, en)
 
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> Any:
+        # two writers raced for the same unique key: the loser's transaction was rolled back whole
+        log.info("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
+        zh, en = "数据已被同时修改，请刷新后重试", "the data was changed at the same time; reload and try again"
+        return problem(request, 409, "conflict", zh, en)
+
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Any:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(request, 500, "internal", "服务器内部错误，已记录", "internal error; it has been logged")
+        return problem(
+            request, 500, "internal", "服务器内部错误，已记录", "internal error; it has been logged"
+        )

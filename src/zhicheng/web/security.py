@@ -64,7 +64,9 @@ async def guard(request: Request) -> None:
     route = request.scope.get("route")
     permission = declared(getattr(route, "endpoint", None))
     if permission is None:
-        raise Forbidden("此路由未声明访问权限，默认拒绝", "this route declares no access rule and is refused by default")
+        raise Forbidden(
+            "此路由未声明访问权限，默认拒绝", "this route declares no access rule and is refused by default"
+        )
     principal = await authenticate(request)
     request.state.principal = principal
     if permission == PUBLIC:
@@ -82,7 +84,9 @@ async def guard(request: Request) -> None:
         ):
             sent = (await request.form()).get("csrf_token")  # Starlette caches the parsed form
         if sent != principal.csrf:
-            raise Forbidden("跨站请求校验失败，请刷新页面后重试", "CSRF check failed; reload the page and try again")
+            raise Forbidden(
+                "跨站请求校验失败，请刷新页面后重试", "CSRF check failed; reload the page and try again"
+            )
 
 
 def principal(request: Request) -> Principal:

@@ -38,8 +38,12 @@ def login_page(request: Request, next: str | None = None) -> object:
 @router.post("/login")
 @public
 async def login(
-    request: Request, conf: Conf, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/", login_csrf: Annotated[str, Form()] = "",
+    request: Request,
+    conf: Conf,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+    login_csrf: Annotated[str, Form()] = "",
 ) -> object:
     lang = request_lang(request)
     expected = request.cookies.get(LOGIN_CSRF)
@@ -50,21 +54,37 @@ async def login(
         ip = request.client.host if request.client else "unknown"
         try:
             cookie, user = await run_in_threadpool(
-                auth.login, request.app.state.db, username.strip(), password, ip,
-                conf.login_max_failures, conf.login_window_minutes, conf.session_hours,
+                auth.login,
+                request.app.state.db,
+                username.strip(),
+                password,
+                ip,
+                conf.login_max_failures,
+                conf.login_window_minutes,
+                conf.session_hours,
             )
         except DomainError as exc:
             error = exc.message(lang)
         else:
             resp = RedirectResponse(_safe_next(next), status_code=303)
-            resp.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="lax", secure=conf.cookie_secure,
-                            max_age=conf.session_hours * 3600)
+            resp.set_cookie(
+                SESSION_COOKIE,
+                cookie,
+                httponly=True,
+                samesite="lax",
+                secure=conf.cookie_secure,
+                max_age=conf.session_hours * 3600,
+            )
             resp.set_cookie("zc_lang", user.locale, samesite="lax")
             resp.delete_cookie(LOGIN_CSRF)
             return resp
     token = secrets.token_urlsafe(16)
-    resp = render(request, "login.html", {"next": _safe_next(next), "login_csrf": token, "error": error,
-                                          "username": username}, status=400)
+    resp = render(
+        request,
+        "login.html",
+        {"next": _safe_next(next), "login_csrf": token, "error": error, "username": username},
+        status=400,
+    )
     resp.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict")
     return resp
 

@@ -18,7 +18,10 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 @router.get("", response_model=Page[AuditOut])
 @access(P.AUDIT_READ)
 def list_records(
-    s: Reader, f: Annotated[AuditFilter, Depends()], limit: int = Query(50, ge=1, le=500), cursor: str | None = None
+    s: Reader,
+    f: Annotated[AuditFilter, Depends()],
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = None,
 ) -> dict:
     before = decode(cursor)
     if before is not None and not isinstance(before, int):

@@ -4,9 +4,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhicheng.core.audit.models import AuditRecord
-from zhicheng.core.audit.schemas import AuditFilter
+from zhicheng.core.audit.schemas import AuditFilter, VerdictOut
 from zhicheng.core.audit.services import Verdict
-from zhicheng.core.audit.schemas import VerdictOut
 
 
 def records(s: Session, f: AuditFilter, limit: int = 50, before: int | None = None) -> list[AuditRecord]:
@@ -30,6 +29,13 @@ def records(s: Session, f: AuditFilter, limit: int = 50, before: int | None = No
 def verdict_out(v: Verdict) -> VerdictOut:
     f = v.finding
     return VerdictOut(
-        ok=v.ok, checked=v.checked, pending=v.pending, head_seq=v.head_seq, head_hash=v.head_hash,
-        problem=f.problem if f else None, seq=f.seq if f else None, id=f.id if f else None, detail=f.detail if f else None,
+        ok=v.ok,
+        checked=v.checked,
+        pending=v.pending,
+        head_seq=v.head_seq,
+        head_hash=v.head_hash,
+        problem=f.problem if f else None,
+        seq=f.seq if f else None,
+        id=f.id if f else None,
+        detail=f.detail if f else None,
     )

@@ -21,7 +21,10 @@ SEAL_LOCK = 0x5A43_4155  # pg advisory lock key: one sealer at a time
 
 def append(session: Session, actor: Actor, tag: str, subject: str, change: dict[str, Any]) -> None:
     if not TAG.match(tag):
-        raise Invalid(f"审计标签格式应为 模块:对象:动作，收到 {tag!r}", f"audit tag must be module:subject:action, got {tag!r}")
+        raise Invalid(
+            f"审计标签格式应为 模块:对象:动作，收到 {tag!r}",
+            f"audit tag must be module:subject:action, got {tag!r}",
+        )
     body = canonical_json(change)
     session.add(
         AuditRecord(
@@ -39,7 +42,10 @@ def append(session: Session, actor: Actor, tag: str, subject: str, change: dict[
 
 def _head(session: Session) -> tuple[int, str]:
     row = session.execute(
-        select(AuditRecord.seq, AuditRecord.hash).where(AuditRecord.seq.is_not(None)).order_by(AuditRecord.seq.desc()).limit(1)
+        select(AuditRecord.seq, AuditRecord.hash)
+        .where(AuditRecord.seq.is_not(None))
+        .order_by(AuditRecord.seq.desc())
+        .limit(1)
     ).first()
     return (row[0], row[1]) if row else (0, GENESIS)
 
@@ -52,15 +58,26 @@ def seal(db: Database, batch: int = 5000) -> int:
         else:  # take SQLite's write lock now so that two sealers cannot both read the same head
             session.execute(text("UPDATE audit_record SET id = id WHERE 0"))
         seq, prev = _head(session)
-        rows = session.execute(
-            select(AuditRecord).where(AuditRecord.seq.is_(None)).order_by(AuditRecord.id).limit(batch)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(AuditRecord).where(AuditRecord.seq.is_(None)).order_by(AuditRecord.id).limit(batch)
+            )
+            .scalars()
+            .all()
+        )
         values = []
         for rec in rows:
             seq += 1
             digest = record_hash(
-                seq=seq, id=rec.id, at=rec.at, actor=rec.actor, org_id=rec.org_id, tag=rec.tag,
-                subject=rec.subject, change_digest=rec.change_digest, prev_hash=prev,
+                seq=seq,
+                id=rec.id,
+                at=rec.at,
+                actor=rec.actor,
+                org_id=rec.org_id,
+                tag=rec.tag,
+                subject=rec.subject,
+                change_digest=rec.change_digest,
+                prev_hash=prev,
             )
             values.append({"id": rec.id, "seq": seq, "prev_hash": prev, "hash": digest})
             prev = digest
@@ -101,9 +118,17 @@ class Verdict:
 def _iter_sealed(session: Session, chunk: int) -> Iterator[Any]:
     last = 0
     cols = (
-        AuditRecord.seq, AuditRecord.id, AuditRecord.at, AuditRecord.actor, AuditRecord.org_id,
-        AuditRecord.tag, AuditRecord.subject, AuditRecord.change, AuditRecord.change_digest,
-        AuditRecord.prev_hash, AuditRecord.hash,
+        AuditRecord.seq,
+        AuditRecord.id,
+        AuditRecord.at,
+        AuditRecord.actor,
+        AuditRecord.org_id,
+        AuditRecord.tag,
+        AuditRecord.subject,
+        AuditRecord.change,
+        AuditRecord.change_digest,
+        AuditRecord.prev_hash,
+        AuditRecord.hash,
     )
     while True:
         rows = session.execute(
@@ -126,20 +151,32 @@ def verify(
     `anchor` is a (seq, hash) pair written down earlier (`audit head`): it proves the tail was not cut off.
     """
     with db.read() as session:
-        pending = session.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.seq.is_(None))) or 0
+        pending = (
+            session.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.seq.is_(None)))
+            or 0
+        )
         expect_seq, prev = 1, GENESIS
         checked = 0
         anchor_seen = anchor is None
         for r in _iter_sealed(session, chunk):
             finding = None
             if r.seq != expect_seq:
-                finding = Finding(expect_seq, None, "removed", f"records {expect_seq}..{r.seq - 1} are missing")
+                finding = Finding(
+                    expect_seq, None, "removed", f"records {expect_seq}..{r.seq - 1} are missing"
+                )
             elif sm3_hex(r.change.encode()) != r.change_digest:
                 finding = Finding(r.seq, r.id, "changed", "the change body no longer matches its digest")
             else:
                 digest = record_hash(
-                    seq=r.seq, id=r.id, at=r.at, actor=r.actor, org_id=r.org_id, tag=r.tag,
-                    subject=r.subject, change_digest=r.change_digest, prev_hash=r.prev_hash or "",
+                    seq=r.seq,
+                    id=r.id,
+                    at=r.at,
+                    actor=r.actor,
+                    org_id=r.org_id,
+                    tag=r.tag,
+                    subject=r.subject,
+                    change_digest=r.change_digest,
+                    prev_hash=r.prev_hash or "",
                 )
                 if digest != r.hash:
                     finding = Finding(r.seq, r.id, "changed", "the record no longer matches its hash")
@@ -149,7 +186,13 @@ def verify(
                 return Verdict(checked, pending, expect_seq - 1, prev, finding)
             if anchor and r.seq == anchor[0]:
                 if r.hash != anchor[1]:
-                    return Verdict(checked, pending, r.seq, r.hash, Finding(r.seq, r.id, "anchor", "hash differs from the anchor"))
+                    return Verdict(
+                        checked,
+                        pending,
+                        r.seq,
+                        r.hash,
+                        Finding(r.seq, r.id, "anchor", "hash differs from the anchor"),
+                    )
                 anchor_seen = True
             prev = r.hash
             expect_seq += 1
@@ -159,7 +202,15 @@ def verify(
         if not anchor_seen:
             assert anchor is not None
             return Verdict(
-                checked, pending, expect_seq - 1, prev,
-                Finding(anchor[0], None, "removed", f"the chain ends at {expect_seq - 1}, before the anchor {anchor[0]}"),
+                checked,
+                pending,
+                expect_seq - 1,
+                prev,
+                Finding(
+                    anchor[0],
+                    None,
+                    "removed",
+                    f"the chain ends at {expect_seq - 1}, before the anchor {anchor[0]}",
+                ),
             )
         return Verdict(checked, pending, expect_seq - 1, prev, None)

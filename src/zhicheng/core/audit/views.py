@@ -47,8 +47,11 @@ def _filter(params: dict[str, str]) -> AuditFilter:
         return dt.datetime.combine(day, dt.time(), SHANGHAI)
 
     return AuditFilter(
-        tag=blank(params["tag"]), actor=blank(params["actor"]), subject=blank(params["subject"]),
-        since=start(since) if since else None, until=start(until + dt.timedelta(days=1)) if until else None,
+        tag=blank(params["tag"]),
+        actor=blank(params["actor"]),
+        subject=blank(params["subject"]),
+        since=start(since) if since else None,
+        until=start(until + dt.timedelta(days=1)) if until else None,
     )
 
 
@@ -68,8 +71,14 @@ def _pretty(change: str) -> tuple[str, str]:
     return (change if len(change) <= 60 else change[:57] + "…"), body
 
 
-def _audit_page(request: Request, s: Any, params: dict[str, str], cursor: str | None = None,
-                verdict: Any = None, status: int = 200) -> Any:
+def _audit_page(
+    request: Request,
+    s: Any,
+    params: dict[str, str],
+    cursor: str | None = None,
+    verdict: Any = None,
+    status: int = 200,
+) -> Any:
     error, rows, older = None, [], None
     try:
         found = queries.records(s, _filter(params), PAGE_SIZE + 1, _before(cursor))
@@ -78,16 +87,34 @@ def _audit_page(request: Request, s: Any, params: dict[str, str], cursor: str | 
             older = encode(found[PAGE_SIZE - 1].id)
     except DomainError as exc:
         error, status = failure(request, exc)
-    return page(request, "audit/list.html", {
-        "rows": rows, "filters": params, "older": older, "error": error, "verdict": verdict,
-        "problems": PROBLEMS, "paged": bool(cursor),
-    }, status)
+    return page(
+        request,
+        "audit/list.html",
+        {
+            "rows": rows,
+            "filters": params,
+            "older": older,
+            "error": error,
+            "verdict": verdict,
+            "problems": PROBLEMS,
+            "paged": bool(cursor),
+        },
+        status,
+    )
 
 
 @router.get("/audit")
 @access(P.AUDIT_READ)
-def audit_list(request: Request, s: Reader, tag: str = "", actor: str = "", subject: str = "",
-               since: str = "", until: str = "", cursor: str = "") -> Any:
+def audit_list(
+    request: Request,
+    s: Reader,
+    tag: str = "",
+    actor: str = "",
+    subject: str = "",
+    since: str = "",
+    until: str = "",
+    cursor: str = "",
+) -> Any:
     params = {"tag": tag, "actor": actor, "subject": subject, "since": since, "until": until}
     return _audit_page(request, s, params, blank(cursor))
 
@@ -95,8 +122,12 @@ def audit_list(request: Request, s: Reader, tag: str = "", actor: str = "", subj
 @router.post("/audit/verify")
 @access(P.AUDIT_READ)
 def audit_verify(
-    request: Request, db: DB, tag: Annotated[str, Form()] = "", actor: Annotated[str, Form()] = "",
-    subject: Annotated[str, Form()] = "", since: Annotated[str, Form()] = "",
+    request: Request,
+    db: DB,
+    tag: Annotated[str, Form()] = "",
+    actor: Annotated[str, Form()] = "",
+    subject: Annotated[str, Form()] = "",
+    since: Annotated[str, Form()] = "",
     until: Annotated[str, Form()] = "",
 ) -> Any:
     # records committed but not yet chained would otherwise be left out of the check

@@ -4,7 +4,16 @@ from fastapi import APIRouter, Query, Response
 
 from zhicheng.core.auth import permissions as P
 from zhicheng.core.auth import queries, services
-from zhicheng.core.auth.schemas import GrantIn, GrantOut, RoleOut, TokenCreated, TokenIn, TokenOut, UserIn, UserOut
+from zhicheng.core.auth.schemas import (
+    GrantIn,
+    GrantOut,
+    RoleOut,
+    TokenCreated,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+)
 from zhicheng.core.db import unit_of_work
 from zhicheng.core.orgs import queries as org_queries
 from zhicheng.web.deps import DB, Me, Reader, require
@@ -17,7 +26,10 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 @access(P.SELF)
 def whoami(me: Me) -> dict:
     return {
-        "actor": me.actor.label, "name": me.display_name, "org_id": me.actor.org_id, "roles": list(me.roles),
+        "actor": me.actor.label,
+        "name": me.display_name,
+        "org_id": me.actor.org_id,
+        "roles": list(me.roles),
         "permissions": sorted({s.permission for s in me.scopes}),
     }
 
@@ -30,7 +42,9 @@ def list_roles(s: Reader) -> list:
 
 @router.get("/users", response_model=list[UserOut])
 @access(P.USERS_READ)
-def list_users(s: Reader, me: Me, q: str | None = None, limit: int = Query(200, ge=1, le=1000), after: int | None = None) -> list:
+def list_users(
+    s: Reader, me: Me, q: str | None = None, limit: int = Query(200, ge=1, le=1000), after: int | None = None
+) -> list:
     return queries.users(s, me.paths(P.USERS_READ), q, limit, after)
 
 
@@ -61,7 +75,7 @@ def create_user(body: UserIn, db: DB, me: Me) -> object:
 @access(P.USERS_MANAGE)
 def grant_role(user_id: int, body: GrantIn, db: DB, me: Me) -> object:
     with unit_of_work(db, me.actor) as uow:
-        # a manager can only hand out roles over orgs they manage, and only roles whose permissions they hold there
+        # a manager hands out roles only over orgs they manage, and only roles whose permissions they hold
         target = org_queries.org(uow.session, body.org_id)
         require(me, P.USERS_MANAGE, target.path)
         require(me, P.USERS_MANAGE, queries.user_org_path(uow.session, queries.user(uow.session, user_id).id))

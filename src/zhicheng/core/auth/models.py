@@ -69,7 +69,9 @@ class WebSession(Base):
     __audit_exempt__ = True
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SM3 of the cookie value
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False, index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     csrf: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -79,7 +81,10 @@ class WebSession(Base):
 class LoginAttempt(Base):
     __tablename__ = "login_attempt"
     __audit_exempt__ = True
-    __table_args__ = (Index("ix_login_attempt_user_at", "username", "at"), Index("ix_login_attempt_ip_at", "ip", "at"))
+    __table_args__ = (
+        Index("ix_login_attempt_user_at", "username", "at"),
+        Index("ix_login_attempt_ip_at", "ip", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -23,7 +23,9 @@ def role(code: str, zh: str, en: str, *permissions: str) -> None:
 
 ORGS_READ = register("orgs.read", "查看机构与区划", "view organizations and divisions")
 ORGS_MANAGE = register("orgs.manage", "管理机构与区划", "manage organizations and divisions")
-PARTIES_MANAGE = register("parties.manage", "登记与核验自然人、法人", "register and verify citizens and enterprises")
+PARTIES_MANAGE = register(
+    "parties.manage", "登记与核验自然人、法人", "register and verify citizens and enterprises"
+)
 USERS_READ = register("users.read", "查看用户", "view users")
 USERS_MANAGE = register("users.manage", "管理用户与角色", "manage users and roles")
 TOKENS_MANAGE = register("tokens.manage", "管理系统令牌", "manage API tokens")
@@ -34,7 +36,18 @@ JOBS_MANAGE = register("jobs.manage", "管理后台任务", "retry and manage ba
 SELF = register("self", "使用控制台", "use the console")
 
 role("admin", "系统管理员", "Administrator", ALL)
-role("org_admin", "机构管理员", "Organization administrator", SELF, ORGS_READ, ORGS_MANAGE, USERS_READ, USERS_MANAGE, TOKENS_MANAGE, PARTIES_MANAGE)
+role(
+    "org_admin",
+    "机构管理员",
+    "Organization administrator",
+    SELF,
+    ORGS_READ,
+    ORGS_MANAGE,
+    USERS_READ,
+    USERS_MANAGE,
+    TOKENS_MANAGE,
+    PARTIES_MANAGE,
+)
 role("auditor", "审计员", "Auditor", SELF, ORGS_READ, USERS_READ, AUDIT_READ, JOBS_READ)
 role("calendar_keeper", "日历维护员", "Calendar keeper", SELF, CALENDAR_MANAGE)
 role("clerk", "业务经办人", "Clerk", SELF, ORGS_READ)

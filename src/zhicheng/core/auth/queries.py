@@ -8,7 +8,9 @@ from zhicheng.core.errors import NotFound
 from zhicheng.core.orgs.models import Org
 
 
-def users(s: Session, within: list[str], q: str | None = None, limit: int = 200, after: int | None = None) -> list[User]:
+def users(
+    s: Session, within: list[str], q: str | None = None, limit: int = 200, after: int | None = None
+) -> list[User]:
     """Users whose org lies under one of the subtree roots `within`."""
     if not within:
         return []
@@ -43,7 +45,11 @@ def roles(s: Session) -> list[Role]:
 def tokens(s: Session, within: list[str]) -> list[ApiToken]:
     if not within:
         return []
-    stmt = select(ApiToken).join(Org, Org.id == ApiToken.org_id).where(or_(*[Org.path.startswith(p) for p in within]))
+    stmt = (
+        select(ApiToken)
+        .join(Org, Org.id == ApiToken.org_id)
+        .where(or_(*[Org.path.startswith(p) for p in within]))
+    )
     return list(s.scalars(stmt.order_by(ApiToken.id.desc())))
 
 

@@ -53,8 +53,13 @@ def create_user(uow: UnitOfWork, data: UserIn) -> User:
     if data.org_id is not None and s.get(Org, data.org_id) is None:
         raise NotFound(f"机构 {data.org_id} 不存在", f"organization {data.org_id} not found")
     user = User(
-        username=data.username, display_name=data.display_name, password_hash=hash_password(data.password),
-        org_id=data.org_id, party_id=data.party_id, locale=data.locale, created_at=utcnow(),
+        username=data.username,
+        display_name=data.display_name,
+        password_hash=hash_password(data.password),
+        org_id=data.org_id,
+        party_id=data.party_id,
+        locale=data.locale,
+        created_at=utcnow(),
     )
     s.add(user)
     s.flush()
@@ -88,7 +93,9 @@ def grant_role(uow: UnitOfWork, user_id: int, data: GrantIn) -> RoleGrant:
     if s.get(Org, data.org_id) is None:
         raise NotFound(f"机构 {data.org_id} 不存在", f"organization {data.org_id} not found")
     exists = s.scalar(
-        select(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role_code == data.role, RoleGrant.org_id == data.org_id)
+        select(RoleGrant).where(
+            RoleGrant.user_id == user_id, RoleGrant.role_code == data.role, RoleGrant.org_id == data.org_id
+        )
     )
     if exists:
         return exists
@@ -104,7 +111,9 @@ def revoke_grant(uow: UnitOfWork, grant_id: int) -> None:
     if grant is None:
         raise NotFound(f"授权 {grant_id} 不存在", f"grant {grant_id} not found")
     uow.session.delete(grant)
-    uow.record("auth:grant:revoke", f"user:{grant.user_id}", {"role": grant.role_code, "org_id": grant.org_id})
+    uow.record(
+        "auth:grant:revoke", f"user:{grant.user_id}", {"role": grant.role_code, "org_id": grant.org_id}
+    )
 
 
 def create_token(uow: UnitOfWork, data: TokenIn) -> tuple[ApiToken, str]:
@@ -117,8 +126,14 @@ def create_token(uow: UnitOfWork, data: TokenIn) -> tuple[ApiToken, str]:
     key, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     now = utcnow()
     token = ApiToken(
-        key=key, secret_hash=keyed_digest(uow.secret, secret), name=data.name, org_id=data.org_id, roles=data.roles,
-        created_by=uow.actor.label, created_at=now, expires_at=now + dt.timedelta(days=data.days),
+        key=key,
+        secret_hash=keyed_digest(uow.secret, secret),
+        name=data.name,
+        org_id=data.org_id,
+        roles=data.roles,
+        created_by=uow.actor.label,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=data.days),
     )
     s.add(token)
     s.flush()
@@ -139,35 +154,51 @@ def revoke_token(uow: UnitOfWork, token_id: int) -> ApiToken:
 # --- authentication ---------------------------------------------------------------------------------
 
 
-def login(db: Database, username: str, password: str, ip: str, max_failures: int, window_minutes: int, hours: int) -> tuple[str, User]:
+def login(
+    db: Database, username: str, password: str, ip: str, max_failures: int, window_minutes: int, hours: int
+) -> tuple[str, User]:
     """Check a password and open a session; returns the cookie value. Throttles repeated failures."""
     now = utcnow()
     since = now - dt.timedelta(minutes=window_minutes)
     with db.sessions() as s, s.begin():
-        fails = s.scalar(
-            select(func.count()).select_from(LoginAttempt).where(
-                LoginAttempt.username == username, LoginAttempt.at >= since, LoginAttempt.ok.is_(False)
+        fails = (
+            s.scalar(
+                select(func.count())
+                .select_from(LoginAttempt)
+                .where(
+                    LoginAttempt.username == username, LoginAttempt.at >= since, LoginAttempt.ok.is_(False)
+                )
             )
-        ) or 0
-        ip_fails = s.scalar(
-            select(func.count()).select_from(LoginAttempt).where(
-                LoginAttempt.ip == ip, LoginAttempt.at >= since, LoginAttempt.ok.is_(False)
+            or 0
+        )
+        ip_fails = (
+            s.scalar(
+                select(func.count())
+                .select_from(LoginAttempt)
+                .where(LoginAttempt.ip == ip, LoginAttempt.at >= since, LoginAttempt.ok.is_(False))
             )
-        ) or 0
+            or 0
+        )
         if fails >= max_failures or ip_fails >= IP_FAILURES_PER_WINDOW:
             raise Throttled(
                 f"登录失败次数过多，请 {window_minutes} 分钟后再试",
                 f"too many failed logins; try again in {window_minutes} minutes",
             )
         user = s.scalar(select(User).where(User.username == username))
-        ok = _check(user.password_hash if user else _DUMMY_HASH, password) and user is not None and user.active
+        ok = (
+            _check(user.password_hash if user else _DUMMY_HASH, password) and user is not None and user.active
+        )
         s.add(LoginAttempt(username=username[:64], ip=ip[:64], at=now, ok=ok))
         cookie = secrets.token_urlsafe(32)
         if ok and user is not None:
             s.add(
                 WebSession(
-                    id=keyed_digest(db.secret, cookie), user_id=user.id, csrf=secrets.token_urlsafe(24), created_at=now,
-                    expires_at=now + dt.timedelta(hours=hours), ip=ip[:64],
+                    id=keyed_digest(db.secret, cookie),
+                    user_id=user.id,
+                    csrf=secrets.token_urlsafe(24),
+                    created_at=now,
+                    expires_at=now + dt.timedelta(hours=hours),
+                    ip=ip[:64],
                 )
             )
             user.last_login_at = now
@@ -195,8 +226,14 @@ def _check(hashed: str, password: str) -> bool:
 def _scopes(s: Session, grants: list[tuple[str, int]]) -> tuple[Scope, ...]:
     if not grants:
         return ()
-    roles = {r.code: r.permissions for r in s.scalars(select(Role).where(Role.code.in_({g[0] for g in grants})))}
-    paths = dict(s.execute(select(Org.id, Org.path).where(Org.id.in_({g[1] for g in grants}), Org.active.is_(True))).all())
+    roles = {
+        r.code: r.permissions for r in s.scalars(select(Role).where(Role.code.in_({g[0] for g in grants})))
+    }
+    paths = dict(
+        s.execute(
+            select(Org.id, Org.path).where(Org.id.in_({g[1] for g in grants}), Org.active.is_(True))
+        ).all()
+    )
     return tuple(
         Scope(p, paths[org_id]) for code, org_id in grants if org_id in paths for p in roles.get(code, [])
     )
@@ -205,17 +242,24 @@ def _scopes(s: Session, grants: list[tuple[str, int]]) -> tuple[Scope, ...]:
 def principal_for_session(db: Database, cookie: str, ip: str | None) -> Principal | None:
     with db.read() as s:
         row = s.execute(
-            select(WebSession, User).join(User, User.id == WebSession.user_id).where(WebSession.id == keyed_digest(db.secret, cookie))
+            select(WebSession, User)
+            .join(User, User.id == WebSession.user_id)
+            .where(WebSession.id == keyed_digest(db.secret, cookie))
         ).first()
         if row is None:
             return None
         ws, user = row
         if ws.expires_at <= utcnow() or not user.active:
             return None
-        grants = [(g.role_code, g.org_id) for g in s.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id))]
+        grants = [
+            (g.role_code, g.org_id) for g in s.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id))
+        ]
         actor = Actor(kind="user", name=user.username, user_id=user.id, org_id=user.org_id, ip=ip)
         return Principal(
-            actor=actor, scopes=_scopes(s, grants), display_name=user.display_name, csrf=ws.csrf,
+            actor=actor,
+            scopes=_scopes(s, grants),
+            display_name=user.display_name,
+            csrf=ws.csrf,
             roles=tuple(sorted({g[0] for g in grants})),
         )
 
@@ -232,7 +276,9 @@ def principal_for_token(db: Database, raw: str, ip: str | None) -> Principal | N
             return None
         actor = Actor(kind="system", name=token.name, org_id=token.org_id, token_id=token.id, ip=ip)
         return Principal(
-            actor=actor, scopes=_scopes(s, [(r, token.org_id) for r in token.roles]), display_name=token.name,
+            actor=actor,
+            scopes=_scopes(s, [(r, token.org_id) for r in token.roles]),
+            display_name=token.name,
             roles=tuple(token.roles),
         )
 

@@ -74,8 +74,9 @@ def _outranks(me: Principal, s: Any, user_id: int) -> None:
 
 @router.get("/users")
 @access(P.USERS_READ)
-def user_list(request: Request, s: Reader, me: Me, q: str = "", org: str = "", active: str = "",
-              after: str = "") -> Any:
+def user_list(
+    request: Request, s: Reader, me: Me, q: str = "", org: str = "", active: str = "", after: str = ""
+) -> Any:
     error, fetched, status = None, [], 200
     try:
         within = me.paths(P.USERS_READ)
@@ -89,19 +90,35 @@ def user_list(request: Request, s: Reader, me: Me, q: str = "", org: str = "", a
     more = len(fetched) > PAGE_SIZE
     fetched = fetched[:PAGE_SIZE]
     rows = [u for u in fetched if active not in ("1", "0") or u.active == (active == "1")]
-    return page(request, "auth/users.html", {
-        "rows": rows, "error": error, "filters": {"q": q, "org": org, "active": active},
-        "orgs": org_queries.orgs(s, me.paths(P.USERS_READ), limit=1000),
-        "names": _org_names(s, {u.org_id for u in rows}),
-        "next_after": fetched[-1].id if more else None, "can_manage": me.can(P.USERS_MANAGE),
-    }, status)
+    return page(
+        request,
+        "auth/users.html",
+        {
+            "rows": rows,
+            "error": error,
+            "filters": {"q": q, "org": org, "active": active},
+            "orgs": org_queries.orgs(s, me.paths(P.USERS_READ), limit=1000),
+            "names": _org_names(s, {u.org_id for u in rows}),
+            "next_after": fetched[-1].id if more else None,
+            "can_manage": me.can(P.USERS_MANAGE),
+        },
+        status,
+    )
 
 
-def _new_user_form(request: Request, s: Any, me: Principal, form: dict[str, Any], error: str | None = None,
-                   status: int = 200) -> Any:
-    return page(request, "auth/user_new.html", {
-        "form": form, "error": error, "orgs": org_queries.orgs(s, me.paths(P.USERS_MANAGE), limit=1000),
-    }, status)
+def _new_user_form(
+    request: Request, s: Any, me: Principal, form: dict[str, Any], error: str | None = None, status: int = 200
+) -> Any:
+    return page(
+        request,
+        "auth/user_new.html",
+        {
+            "form": form,
+            "error": error,
+            "orgs": org_queries.orgs(s, me.paths(P.USERS_MANAGE), limit=1000),
+        },
+        status,
+    )
 
 
 @router.get("/users/new")
@@ -113,15 +130,25 @@ def user_new(request: Request, s: Reader, me: Me, org: str = "") -> Any:
 @router.post("/users/new")
 @access(P.USERS_MANAGE)
 def user_create(
-    request: Request, db: DB, me: Me, username: Annotated[str, Form()] = "",
-    display_name: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
-    password2: Annotated[str, Form()] = "", org_id: Annotated[str, Form()] = "",
+    request: Request,
+    db: DB,
+    me: Me,
+    username: Annotated[str, Form()] = "",
+    display_name: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    password2: Annotated[str, Form()] = "",
+    org_id: Annotated[str, Form()] = "",
     locale: Annotated[str, Form()] = "zh",
 ) -> Any:
     form = {"username": username, "display_name": display_name, "org_id": org_id, "locale": locale}
     try:
-        data = UserIn(username=username.strip(), display_name=display_name.strip(), password=password,
-                      org_id=_chosen(org_id, "org_id"), locale=locale)
+        data = UserIn(
+            username=username.strip(),
+            display_name=display_name.strip(),
+            password=password,
+            org_id=_chosen(org_id, "org_id"),
+            locale=locale,
+        )
         if password != password2:
             raise Invalid("两次输入的密码不一致", "the two passwords differ")
         with unit_of_work(db, me.actor) as uow:
@@ -135,20 +162,37 @@ def user_create(
     return done(f"/users/{user_id}", say(request, f"已创建用户：{name}", f"User created: {name}"))
 
 
-def _user_page(request: Request, s: Any, me: Principal, user_id: int, error: str | None = None,
-               status: int = 200, grant_form: dict[str, Any] | None = None) -> Any:
+def _user_page(
+    request: Request,
+    s: Any,
+    me: Principal,
+    user_id: int,
+    error: str | None = None,
+    status: int = 200,
+    grant_form: dict[str, Any] | None = None,
+) -> Any:
     user = queries.user(s, user_id)
     path = _over_user(me, s, user_id, P.USERS_READ)
     grants = queries.grants(s, user_id)
     paths = {g.org_id: org_queries.org(s, g.org_id).path for g in grants}
     may_manage = me.can(P.USERS_MANAGE, path) if path else me.can(P.ALL)
-    return page(request, "auth/user.html", {
-        "user": user, "grants": grants, "error": error, "grant_form": grant_form or {},
-        "names": _org_names(s, {user.org_id, *paths}), "role_names": _role_names(request, s),
-        "revocable": {g.id for g in grants if me.can(P.USERS_MANAGE, paths[g.org_id])},
-        "can_manage": may_manage, "is_me": me.actor.user_id == user.id,
-        "orgs": org_queries.orgs(s, me.paths(P.USERS_MANAGE), limit=1000) if may_manage else [],
-    }, status)
+    return page(
+        request,
+        "auth/user.html",
+        {
+            "user": user,
+            "grants": grants,
+            "error": error,
+            "grant_form": grant_form or {},
+            "names": _org_names(s, {user.org_id, *paths}),
+            "role_names": _role_names(request, s),
+            "revocable": {g.id for g in grants if me.can(P.USERS_MANAGE, paths[g.org_id])},
+            "can_manage": may_manage,
+            "is_me": me.actor.user_id == user.id,
+            "orgs": org_queries.orgs(s, me.paths(P.USERS_MANAGE), limit=1000) if may_manage else [],
+        },
+        status,
+    )
 
 
 @router.get("/users/{user_id}")
@@ -157,8 +201,14 @@ def user_detail(request: Request, user_id: int, s: Reader, me: Me) -> Any:
     return _user_page(request, s, me, user_id)
 
 
-def _user_failed(request: Request, db: Any, me: Principal, user_id: int, exc: Exception,
-                 grant_form: dict[str, Any] | None = None) -> Any:
+def _user_failed(
+    request: Request,
+    db: Any,
+    me: Principal,
+    user_id: int,
+    exc: Exception,
+    grant_form: dict[str, Any] | None = None,
+) -> Any:
     message, status = failure(request, exc)
     with db.read() as s:
         return _user_page(request, s, me, user_id, message, status, grant_form)
@@ -166,8 +216,14 @@ def _user_failed(request: Request, db: Any, me: Principal, user_id: int, exc: Ex
 
 @router.post("/users/{user_id}/grants")
 @access(P.USERS_MANAGE)
-def grant_create(request: Request, user_id: int, db: DB, me: Me, role: Annotated[str, Form()] = "",
-                 org_id: Annotated[str, Form()] = "") -> Any:
+def grant_create(
+    request: Request,
+    user_id: int,
+    db: DB,
+    me: Me,
+    role: Annotated[str, Form()] = "",
+    org_id: Annotated[str, Form()] = "",
+) -> Any:
     try:
         if not role:
             raise Invalid("请选择角色", "choose a role")
@@ -205,8 +261,9 @@ def grant_revoke(request: Request, user_id: int, grant_id: int, db: DB, me: Me) 
 
 @router.post("/users/{user_id}/active")
 @access(P.USERS_MANAGE)
-def user_set_active(request: Request, user_id: int, db: DB, me: Me,
-                    active: Annotated[str, Form()] = "") -> Any:
+def user_set_active(
+    request: Request, user_id: int, db: DB, me: Me, active: Annotated[str, Form()] = ""
+) -> Any:
     try:
         if active not in ("0", "1"):
             raise Invalid("请选择启用或停用", "choose activate or deactivate")
@@ -220,14 +277,22 @@ def user_set_active(request: Request, user_id: int, db: DB, me: Me,
         return _user_failed(request, db, me, user_id, exc)
     if active == "1":
         return done(f"/users/{user_id}", say(request, "已启用账号", "Account activated"))
-    return done(f"/users/{user_id}", say(request, "已停用账号，其会话已全部退出",
-                                         "Account deactivated; its sessions were closed"))
+    return done(
+        f"/users/{user_id}",
+        say(request, "已停用账号，其会话已全部退出", "Account deactivated; its sessions were closed"),
+    )
 
 
 @router.post("/users/{user_id}/password")
 @access(P.USERS_MANAGE)
-def user_reset_password(request: Request, user_id: int, db: DB, me: Me, password: Annotated[str, Form()] = "",
-                        password2: Annotated[str, Form()] = "") -> Any:
+def user_reset_password(
+    request: Request,
+    user_id: int,
+    db: DB,
+    me: Me,
+    password: Annotated[str, Form()] = "",
+    password2: Annotated[str, Form()] = "",
+) -> Any:
     try:
         if password != password2:
             raise Invalid("两次输入的密码不一致", "the two passwords differ")
@@ -237,8 +302,10 @@ def user_reset_password(request: Request, user_id: int, db: DB, me: Me, password
             services.set_password(uow, user_id, password)
     except DomainError as exc:
         return _user_failed(request, db, me, user_id, exc)
-    return done(f"/users/{user_id}", say(request, "已重置密码，该用户需重新登录",
-                                         "Password reset; the user must sign in again"))
+    return done(
+        f"/users/{user_id}",
+        say(request, "已重置密码，该用户需重新登录", "Password reset; the user must sign in again"),
+    )
 
 
 # --- API tokens ---------------------------------------------------------------------------------------
@@ -251,19 +318,41 @@ def _state(token: Any, now: Any) -> str:
     return "expired" if token.expires_at <= now else "active"
 
 
-def _tokens_page(request: Request, s: Any, me: Principal, q: str = "", state: str = "", org: str = "",
-                 form: dict[str, Any] | None = None, error: str | None = None, status: int = 200) -> Any:
+def _tokens_page(
+    request: Request,
+    s: Any,
+    me: Principal,
+    q: str = "",
+    state: str = "",
+    org: str = "",
+    form: dict[str, Any] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Any:
     now = utcnow()
     rows = [(t, _state(t, now)) for t in queries.tokens(s, me.paths(P.TOKENS_MANAGE))]
-    rows = [(t, st) for t, st in rows if (not q or q in t.name or q in t.key) and (not state or st == state)
-            and (not org or str(t.org_id) == org)]
-    return page(request, "auth/tokens.html", {
-        "rows": rows, "states": TOKEN_STATES, "filters": {"q": q, "state": state, "org": org},
-        "form": form or {"days": "365", "roles": []}, "error": error,
-        "orgs": org_queries.orgs(s, me.paths(P.TOKENS_MANAGE), limit=1000),
-        "role_names": _role_names(request, s),
-        "names": _org_names(s, {t.org_id for t, _ in rows}),
-    }, status)
+    rows = [
+        (t, st)
+        for t, st in rows
+        if (not q or q in t.name or q in t.key)
+        and (not state or st == state)
+        and (not org or str(t.org_id) == org)
+    ]
+    return page(
+        request,
+        "auth/tokens.html",
+        {
+            "rows": rows,
+            "states": TOKEN_STATES,
+            "filters": {"q": q, "state": state, "org": org},
+            "form": form or {"days": "365", "roles": []},
+            "error": error,
+            "orgs": org_queries.orgs(s, me.paths(P.TOKENS_MANAGE), limit=1000),
+            "role_names": _role_names(request, s),
+            "names": _org_names(s, {t.org_id for t, _ in rows}),
+        },
+        status,
+    )
 
 
 @router.get("/tokens")
@@ -274,13 +363,23 @@ def token_list(request: Request, s: Reader, me: Me, q: str = "", state: str = ""
 
 @router.post("/tokens")
 @access(P.TOKENS_MANAGE)
-def token_create(request: Request, db: DB, me: Me, name: Annotated[str, Form()] = "",
-                 org_id: Annotated[str, Form()] = "", roles: Annotated[list[str] | None, Form()] = None,
-                 days: Annotated[str, Form()] = "365") -> Any:
+def token_create(
+    request: Request,
+    db: DB,
+    me: Me,
+    name: Annotated[str, Form()] = "",
+    org_id: Annotated[str, Form()] = "",
+    roles: Annotated[list[str] | None, Form()] = None,
+    days: Annotated[str, Form()] = "365",
+) -> Any:
     form = {"name": name, "org_id": org_id, "roles": roles or [], "days": days}
     try:
-        data = TokenIn(name=name.strip(), org_id=_chosen(org_id, "org_id"), roles=roles or [],
-                       days=to_int(days, "days") or 365)
+        data = TokenIn(
+            name=name.strip(),
+            org_id=_chosen(org_id, "org_id"),
+            roles=roles or [],
+            days=to_int(days, "days") or 365,
+        )
         with unit_of_work(db, me.actor) as uow:
             path = org_queries.org(uow.session, data.org_id).path
             require(me, P.TOKENS_MANAGE, path)
@@ -293,10 +392,17 @@ def token_create(request: Request, db: DB, me: Me, name: Annotated[str, Form()] 
             return _tokens_page(request, s, me, form=form, error=message, status=status)
     # the one place the secret exists in clear: answered directly (not redirected) and never cached
     with db.read() as s:
-        resp = page(request, "auth/token_created.html", {
-            "token": token, "secret": secret, "org_name": org_queries.org(s, token.org_id).name,
-            "role_names": _role_names(request, s),
-        }, status=201)
+        resp = page(
+            request,
+            "auth/token_created.html",
+            {
+                "token": token,
+                "secret": secret,
+                "org_name": org_queries.org(s, token.org_id).name,
+                "role_names": _role_names(request, s),
+            },
+            status=201,
+        )
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

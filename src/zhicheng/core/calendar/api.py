@@ -35,8 +35,13 @@ def add_workdays(
 @access(P.SELF)
 def get_year(year: Year, s: Reader) -> YearOut:
     view = queries.year(s, year)
-    return YearOut(year=view.year, published=view.published, source=view.source,
-                   published_at=view.published_at, days=[DayOut.model_validate(d) for d in view.days])
+    return YearOut(
+        year=view.year,
+        published=view.published,
+        source=view.source,
+        published_at=view.published_at,
+        days=[DayOut.model_validate(d) for d in view.days],
+    )
 
 
 @router.post("/days", response_model=DayOut, status_code=201)
@@ -60,5 +65,6 @@ def unset_day(day: Annotated[dt.date, Path(description="YYYY-MM-DD")], db: DB, m
 def publish_year(year: Year, db: DB, me: Me) -> PublishOut:
     with unit_of_work(db, me.actor) as uow:
         row, moved = services.publish_year(uow, year)
-        return PublishOut(year=row.year, published=row.published, published_at=row.published_at,
-                          recomputed=moved)
+        return PublishOut(
+            year=row.year, published=row.published, published_at=row.published_at, recomputed=moved
+        )

@@ -42,14 +42,18 @@ def add_workdays(
     """Print the date N working days after START (a provisional date also gets a note on stderr)."""
     day = parse_day(start)
     if not days.strip().lstrip("-").isdigit():
-        raise Invalid(f"工作日数应为整数：{days!r}",
-                      f"the number of working days must be an integer: {days!r}")
+        raise Invalid(
+            f"工作日数应为整数：{days!r}", f"the number of working days must be an integer: {days!r}"
+        )
     with _db() as db, db.read() as s:
         deadline = queries.add_workdays(s, day, int(days))
     typer.echo(deadline.date.isoformat())
     if deadline.provisional:
-        typer.echo("note: provisional, a year it touches is not published yet (weekends only) / "
-                   "暂定：涉及的年度尚未发布节假日安排，仅按周末计算", err=True)
+        typer.echo(
+            "note: provisional, a year it touches is not published yet (weekends only) / "
+            "暂定：涉及的年度尚未发布节假日安排，仅按周末计算",
+            err=True,
+        )
 
 
 @app.command("show")

@@ -45,8 +45,9 @@ def parse_day(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())
     except (ValueError, AttributeError):
-        raise Invalid(f"日期格式应为 YYYY-MM-DD，收到 {text!r}",
-                      f"a date must be YYYY-MM-DD, got {text!r}") from None
+        raise Invalid(
+            f"日期格式应为 YYYY-MM-DD，收到 {text!r}", f"a date must be YYYY-MM-DD, got {text!r}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -144,14 +145,18 @@ def _check_count(n: int) -> None:
     if n < 0:
         raise Invalid(f"工作日数不能为负数：{n}", f"the number of working days cannot be negative: {n}")
     if n > MAX_WORKDAYS:
-        raise Invalid(f"工作日数过大（最多 {MAX_WORKDAYS}）：{n}",
-                      f"too many working days (at most {MAX_WORKDAYS}): {n}")
+        raise Invalid(
+            f"工作日数过大（最多 {MAX_WORKDAYS}）：{n}",
+            f"too many working days (at most {MAX_WORKDAYS}): {n}",
+        )
 
 
 def check_year(year: int) -> int:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise Invalid(f"年份应在 {MIN_YEAR}–{MAX_YEAR} 之间：{year}",
-                      f"the year must be within {MIN_YEAR}-{MAX_YEAR}: {year}")
+        raise Invalid(
+            f"年份应在 {MIN_YEAR}–{MAX_YEAR} 之间：{year}",
+            f"the year must be within {MIN_YEAR}-{MAX_YEAR}: {year}",
+        )
     return year
 
 

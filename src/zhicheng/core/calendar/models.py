@@ -19,7 +19,7 @@ class CalendarDay(Base):
 
 
 class CalendarYear(Base):
-    """Whether a year's arrangement has been published; unpublished years count weekends only (provisional)."""
+    """Whether a year's arrangement is published; unpublished years count weekends only (provisional)."""
 
     __tablename__ = "calendar_year"
 
@@ -34,7 +34,8 @@ class Clock(Base):
 
     Modules keep one per thing that has a legal limit (a request, a case, a review) and name it by
     `owner` (module:subject) and `subject` (its id). `due_on` is recomputed whenever the clock pauses,
-    resumes, or the calendar of a year it touches changes; `provisional` says it rests on an unpublished year."""
+    resumes, or the calendar of a year it touches changes; `provisional` says it rests on an unpublished
+    year."""
 
     __tablename__ = "clock"
     __table_args__ = (

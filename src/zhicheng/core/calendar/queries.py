@@ -29,8 +29,13 @@ _KEEP = 8  # a few databases per process at most (tests open several)
 
 
 def _fingerprint(s: Session) -> tuple[Any, ...]:
-    years = tuple(s.execute(select(CalendarYear.year, CalendarYear.published, CalendarYear.published_at)
-                            .order_by(CalendarYear.year)).tuples())
+    years = tuple(
+        s.execute(
+            select(CalendarYear.year, CalendarYear.published, CalendarYear.published_at).order_by(
+                CalendarYear.year
+            )
+        ).tuples()
+    )
     days = s.scalar(select(func.count()).select_from(CalendarDay))
     return (str(s.get_bind().engine.url), years, days)
 
@@ -75,8 +80,13 @@ def year(s: Session, year: int) -> YearView:
     row = s.get(CalendarYear, year)
     within = (CalendarDay.day >= dt.date(year, 1, 1)) & (CalendarDay.day <= dt.date(year, 12, 31))
     days = list(s.scalars(select(CalendarDay).where(within).order_by(CalendarDay.day)))
-    return YearView(year, bool(row and row.published), row.source if row else None,
-                    row.published_at if row else None, days)
+    return YearView(
+        year,
+        bool(row and row.published),
+        row.source if row else None,
+        row.published_at if row else None,
+        days,
+    )
 
 
 def years(s: Session) -> list[CalendarYear]:
@@ -107,8 +117,11 @@ def remaining_workdays(s: Session, clock: Clock, today: dt.date | None = None) -
         return None
     on = today or shanghai_today()
     if clock.state == "paused":
-        open_pause = s.scalar(select(ClockPause.paused_on).where(ClockPause.clock_id == clock.id,
-                                                                 ClockPause.resumed_on.is_(None)))
+        open_pause = s.scalar(
+            select(ClockPause.paused_on).where(
+                ClockPause.clock_id == clock.id, ClockPause.resumed_on.is_(None)
+            )
+        )
         if open_pause is not None:
             on = open_pause
     return calendar(s).remaining(clock.due_on, on)

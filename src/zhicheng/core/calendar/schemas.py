@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 class DayIn(BaseModel):
     day: dt.date = Field(description="YYYY-MM-DD")
     kind: Literal["holiday", "workday"] = Field(
-        description="holiday: a weekday off; workday: a weekend day worked (调休)")
+        description="holiday: a weekday off; workday: a weekend day worked (调休)"
+    )
     name: str = Field("", max_length=40, description="e.g. 元旦; a workday defaults to 调休")
 
 

@@ -43,9 +43,13 @@ def seed_from_package(uow: UnitOfWork) -> int:
 
 
 ZH_NAMES = {
-    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
     "Labour Day": "劳动节",
-    "Dragon Boat Festival": "端午节", "National Day": "国庆节", "Mid-autumn Festival": "中秋节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
     "Anti-Fascist 70th Day": "抗战胜利纪念日",
 }
 
@@ -67,11 +71,14 @@ def set_day(uow: UnitOfWork, day: dt.date, kind: str, name: str = "") -> Calenda
     weekend = day.weekday() >= 5
     label = f"{day.isoformat()}（星期{WEEKDAYS_ZH[day.weekday()]}）"
     if kind == "holiday" and weekend:
-        raise Invalid(f"{label}本是休息日，无需设为节假日",
-                      f"{day} is a weekend day already; it is no exception")
+        raise Invalid(
+            f"{label}本是休息日，无需设为节假日", f"{day} is a weekend day already; it is no exception"
+        )
     if kind == "workday" and not weekend:
-        raise Invalid(f"{label}本是工作日，调休上班日只能设在周末",
-                      f"{day} is a weekday already; an adjusted workday falls on a weekend")
+        raise Invalid(
+            f"{label}本是工作日，调休上班日只能设在周末",
+            f"{day} is a weekday already; an adjusted workday falls on a weekend",
+        )
     name = " ".join((name or "").split())
     if kind == "workday" and not name:
         name = "调休"
@@ -117,8 +124,10 @@ def publish_year(uow: UnitOfWork, year: int) -> tuple[CalendarYear, int]:
     count = len(queries.year(s, year).days)
     if not count:
         # every real year has 元旦 and 春节: publishing an empty year would make it silently wrong
-        raise Invalid(f"{year} 年尚未录入任何节假日，不能发布",
-                      f"no holidays are entered for {year}; nothing to publish")
+        raise Invalid(
+            f"{year} 年尚未录入任何节假日，不能发布",
+            f"no holidays are entered for {year}; nothing to publish",
+        )
     if row is None:
         row = CalendarYear(year=year, source="manual")
         s.add(row)
@@ -146,18 +155,35 @@ def start_clock(uow: UnitOfWork, owner: str, subject: str, started_on: dt.date, 
     """Start a clock of `budget_days` working days counted from the day after `started_on`."""
     owner, subject = (owner or "").strip(), str(subject or "").strip()
     if not owner or len(owner) > 60 or not subject or len(subject) > 100:
-        raise Invalid("计时器需要归属（最长 60 字）和对象（最长 100 字）",
-                      "a clock needs an owner (≤60) and a subject (≤100)")
+        raise Invalid(
+            "计时器需要归属（最长 60 字）和对象（最长 100 字）",
+            "a clock needs an owner (≤60) and a subject (≤100)",
+        )
     _check_date(started_on)
     deadline = queries.calendar(uow.session).add_workdays(started_on, budget_days)
-    clock = Clock(owner=owner, subject=subject, started_on=started_on, budget_days=budget_days,
-                  due_on=deadline.date, provisional=deadline.provisional, state="running")
+    clock = Clock(
+        owner=owner,
+        subject=subject,
+        started_on=started_on,
+        budget_days=budget_days,
+        due_on=deadline.date,
+        provisional=deadline.provisional,
+        state="running",
+    )
     uow.session.add(clock)
     uow.session.flush()
-    uow.record("calendar:clock:start", f"clock:{clock.id}",
-               {"owner": owner, "subject": subject, "started_on": started_on.isoformat(),
-                "budget_days": budget_days, "due_on": clock.due_on.isoformat(),
-                "provisional": clock.provisional})
+    uow.record(
+        "calendar:clock:start",
+        f"clock:{clock.id}",
+        {
+            "owner": owner,
+            "subject": subject,
+            "started_on": started_on.isoformat(),
+            "budget_days": budget_days,
+            "due_on": clock.due_on.isoformat(),
+            "provisional": clock.provisional,
+        },
+    )
     return clock
 
 
@@ -165,8 +191,10 @@ def pause_clock(uow: UnitOfWork, clock_id: int, on: dt.date, reason: str) -> Clo
     """Stop the count from the day after `on` (e.g. while the applicant supplies materials)."""
     clock, pauses = _locked(uow, clock_id)
     if clock.state != "running":
-        raise Conflict(f"计时器 {clock_id} 当前为{_STATE_ZH[clock.state]}，不能暂停",
-                       f"clock {clock_id} is {clock.state}; cannot pause")
+        raise Conflict(
+            f"计时器 {clock_id} 当前为{_STATE_ZH[clock.state]}，不能暂停",
+            f"clock {clock_id} is {clock.state}; cannot pause",
+        )
     _check_date(on)
     last = max([clock.started_on, *(p.resumed_on for p in pauses if p.resumed_on)])
     if on < last:
@@ -186,20 +214,27 @@ def resume_clock(uow: UnitOfWork, clock_id: int, on: dt.date) -> Clock:
     """Restart the count: the working days d with paused_on < d <= on do not count."""
     clock, pauses = _locked(uow, clock_id)
     if clock.state != "paused":
-        raise Conflict(f"计时器 {clock_id} 当前为{_STATE_ZH[clock.state]}，不能恢复",
-                       f"clock {clock_id} is {clock.state}; cannot resume")
+        raise Conflict(
+            f"计时器 {clock_id} 当前为{_STATE_ZH[clock.state]}，不能恢复",
+            f"clock {clock_id} is {clock.state}; cannot resume",
+        )
     _check_date(on)
     open_pause = next((p for p in pauses if p.resumed_on is None), None)
     if open_pause is None:
         raise Conflict(f"计时器 {clock_id} 没有未结束的暂停", f"clock {clock_id} has no open pause")
     if on < open_pause.paused_on:
-        raise Invalid(f"恢复日期不能早于暂停日期 {open_pause.paused_on.isoformat()}",
-                      f"the clock cannot resume before it paused on {open_pause.paused_on}")
+        raise Invalid(
+            f"恢复日期不能早于暂停日期 {open_pause.paused_on.isoformat()}",
+            f"the clock cannot resume before it paused on {open_pause.paused_on}",
+        )
     open_pause.resumed_on = on
     clock.state = "running"
     uow.session.flush()
-    uow.record("calendar:clock:resume", f"clock:{clock.id}",
-               {"on": on.isoformat(), "paused_on": open_pause.paused_on.isoformat()})
+    uow.record(
+        "calendar:clock:resume",
+        f"clock:{clock.id}",
+        {"on": on.isoformat(), "paused_on": open_pause.paused_on.isoformat()},
+    )
     _recompute(uow, clock)
     return clock
 
@@ -219,8 +254,9 @@ def stop_clock(uow: UnitOfWork, clock_id: int, on: dt.date) -> Clock:
     _recompute(uow, clock, audit=False)
     clock.state, clock.stopped_on = "stopped", on
     uow.session.flush()
-    uow.record("calendar:clock:stop", f"clock:{clock.id}",
-               {"on": on.isoformat(), "due_on": clock.due_on.isoformat()})
+    uow.record(
+        "calendar:clock:stop", f"clock:{clock.id}", {"on": on.isoformat(), "due_on": clock.due_on.isoformat()}
+    )
     return clock
 
 
@@ -229,8 +265,10 @@ _STATE_ZH = {"running": "计时中", "paused": "暂停状态", "stopped": "已�
 
 def _check_date(d: dt.date) -> None:
     if not MIN_YEAR <= d.year <= MAX_YEAR:
-        raise Invalid(f"日期应在 {MIN_YEAR}–{MAX_YEAR} 年之间：{d}",
-                      f"the date must lie within {MIN_YEAR}-{MAX_YEAR}: {d}")
+        raise Invalid(
+            f"日期应在 {MIN_YEAR}–{MAX_YEAR} 年之间：{d}",
+            f"the date must lie within {MIN_YEAR}-{MAX_YEAR}: {d}",
+        )
 
 
 def _locked(uow: UnitOfWork, clock_id: int) -> tuple[Clock, list[ClockPause]]:
@@ -251,9 +289,14 @@ def _recompute(uow: UnitOfWork, clock: Clock, audit: bool = True, cal: Calendar 
     before = (clock.due_on, clock.provisional)
     clock.due_on, clock.provisional = deadline.date, deadline.provisional
     if audit:
-        uow.record("calendar:clock:recompute", f"clock:{clock.id}",
-                   {"due_on": [before[0].isoformat(), deadline.date.isoformat()],
-                    "provisional": [before[1], deadline.provisional]})
+        uow.record(
+            "calendar:clock:recompute",
+            f"clock:{clock.id}",
+            {
+                "due_on": [before[0].isoformat(), deadline.date.isoformat()],
+                "provisional": [before[1], deadline.provisional],
+            },
+        )
     return True
 
 
@@ -265,11 +308,13 @@ def recompute_year(uow: UnitOfWork, year: int) -> int:
     # a pause resumed in the year counts that year's days too, even past the due date of an overdue clock
     paused_into = select(ClockPause.clock_id).where(ClockPause.resumed_on >= first)
     touching = s.scalars(
-        select(Clock).where(
+        select(Clock)
+        .where(
             Clock.state.in_(("running", "paused")),
             Clock.started_on <= last,
             or_(Clock.provisional.is_(True), Clock.due_on >= first, Clock.id.in_(paused_into)),
-        ).order_by(Clock.id)
+        )
+        .order_by(Clock.id)
     ).all()
     cal = queries.calendar(s)
     return sum(_recompute(uow, clock, cal=cal) for clock in touching)

@@ -58,8 +58,9 @@ def _months(year: int, days: dict[dt.date, Any], now: dt.date) -> list[dict[str,
                     kind = "hol" if exception.kind == "holiday" else "adj"
                 else:
                     kind = "rest" if d.weekday() >= 5 else "work"
-                cells.append({"day": d, "kind": kind, "name": exception.name if exception else "",
-                              "today": d == now})
+                cells.append(
+                    {"day": d, "kind": kind, "name": exception.name if exception else "", "today": d == now}
+                )
             weeks.append(cells)
         grids.append({"month": month, "weeks": weeks})
     return grids
@@ -70,16 +71,28 @@ def _choices(year: int, published: list[int], now: dt.date) -> list[int]:
     return sorted({*published, now.year, now.year + 1, year})
 
 
-def _page(request: Request, db: Any, me: Any, year_text: str | None, *, error: str | None = None,
-          ok: dict[str, Any] | None = None, status: int = 200) -> Any:
+def _page(
+    request: Request,
+    db: Any,
+    me: Any,
+    year_text: str | None,
+    *,
+    error: str | None = None,
+    ok: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Any:
     lang = request_lang(request)
     try:
         year = _year_arg(year_text)
     except Invalid as exc:
         year, error, status = today().year, error or exc.message(lang), 422
     q = request.query_params
-    calc: dict[str, Any] = {"start": q.get("start", ""), "days": q.get("days", ""),
-                            "result": None, "error": None}
+    calc: dict[str, Any] = {
+        "start": q.get("start", ""),
+        "days": q.get("days", ""),
+        "result": None,
+        "error": None,
+    }
     with db.read() as s:
         view = queries.year(s, year)
         published_years = [y.year for y in queries.years(s) if y.published]
@@ -92,12 +105,25 @@ def _page(request: Request, db: Any, me: Any, year_text: str | None, *, error: s
             except DomainError as exc:
                 calc["error"] = exc.message(lang)
     now = today()
-    return render(request, "calendar/year.html", {
-        "year": year, "view": view, "months": _months(year, {d.day: d for d in view.days}, now), "now": now,
-        "published_years": published_years, "calc": calc,
-        "year_choices": _choices(year, published_years, now), "error": error, "ok": ok,
-        "manage": me.can(P.CALENDAR_MANAGE), "min_year": MIN_YEAR, "max_year": MAX_YEAR,
-    }, status=status)
+    return render(
+        request,
+        "calendar/year.html",
+        {
+            "year": year,
+            "view": view,
+            "months": _months(year, {d.day: d for d in view.days}, now),
+            "now": now,
+            "published_years": published_years,
+            "calc": calc,
+            "year_choices": _choices(year, published_years, now),
+            "error": error,
+            "ok": ok,
+            "manage": me.can(P.CALENDAR_MANAGE),
+            "min_year": MIN_YEAR,
+            "max_year": MAX_YEAR,
+        },
+        status=status,
+    )
 
 
 @router.get("/calendar")
@@ -108,8 +134,11 @@ def calendar_page(request: Request, db: DB, me: Me, year: str | None = None, don
     moved = q.get("moved", "")
     ok = None
     if done in DONE:
-        ok = {"msg": DONE[done], "what": q.get("what", "")[:60],
-              "moved": int(moved) if moved.isdigit() else None}
+        ok = {
+            "msg": DONE[done],
+            "what": q.get("what", "")[:60],
+            "moved": int(moved) if moved.isdigit() else None,
+        }
     return _page(request, db, me, year, ok=ok)
 
 
@@ -124,9 +153,15 @@ def _failed(request: Request, db: Any, me: Any, year: str | None, exc: DomainErr
 
 @router.post("/calendar/days")
 @access(P.CALENDAR_MANAGE)
-def set_day(request: Request, db: DB, me: Me, day: Annotated[str, Form()] = "",
-            kind: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
-            year: Annotated[str, Form()] = "") -> Any:
+def set_day(
+    request: Request,
+    db: DB,
+    me: Me,
+    day: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    year: Annotated[str, Form()] = "",
+) -> Any:
     try:
         when = parse_day(day)
         with unit_of_work(db, me.actor) as uow:
@@ -138,8 +173,9 @@ def set_day(request: Request, db: DB, me: Me, day: Annotated[str, Form()] = "",
 
 @router.post("/calendar/days/unset")
 @access(P.CALENDAR_MANAGE)
-def unset_day(request: Request, db: DB, me: Me, day: Annotated[str, Form()] = "",
-              year: Annotated[str, Form()] = "") -> Any:
+def unset_day(
+    request: Request, db: DB, me: Me, day: Annotated[str, Form()] = "", year: Annotated[str, Form()] = ""
+) -> Any:
     try:
         when = parse_day(day)
         with unit_of_work(db, me.actor) as uow:

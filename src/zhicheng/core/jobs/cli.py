@@ -48,8 +48,10 @@ def list_jobs(
     typer.echo(f"workers alive: {alive}   {counts}   overdue {summ.overdue}")
     for r in rows:
         error = f"  ! {r.last_error}" if r.last_error else ""
-        typer.echo(f"{r.id:>8}  {r.status:<8} {r.kind:<24} due {r.due_at:%Y-%m-%d %H:%M:%S}Z  "
-                   f"attempts {r.attempts}/{r.max_attempts}{error}")
+        typer.echo(
+            f"{r.id:>8}  {r.status:<8} {r.kind:<24} due {r.due_at:%Y-%m-%d %H:%M:%S}Z  "
+            f"attempts {r.attempts}/{r.max_attempts}{error}"
+        )
 
 
 @app.command("retry")

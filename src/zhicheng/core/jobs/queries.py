@@ -42,7 +42,10 @@ def summary(s: Session, now: dt.datetime | None = None) -> Summary:
     now = now or utcnow()
     counts = dict.fromkeys(STATUSES, 0)
     counts.update({st: n for st, n in s.execute(select(Job.status, func.count()).group_by(Job.status))})
-    overdue = s.scalar(
-        select(func.count()).select_from(Job).where(Job.status == "pending", Job.due_at < now - STALE)
-    ) or 0
+    overdue = (
+        s.scalar(
+            select(func.count()).select_from(Job).where(Job.status == "pending", Job.due_at < now - STALE)
+        )
+        or 0
+    )
     return Summary(counts=counts, overdue=overdue, workers=workers(s, now))

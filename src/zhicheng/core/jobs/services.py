@@ -60,8 +60,16 @@ def enqueue(
     except (TypeError, ValueError) as exc:
         raise Invalid("任务参数必须可以序列化为 JSON", "job payload must be JSON-serializable") from exc
     now = utcnow()
-    values = {"kind": kind, "payload": payload, "due_at": due_at or now, "max_attempts": max_attempts,
-              "status": "pending", "attempts": 0, "created_at": now, "dedupe_key": dedupe_key}
+    values = {
+        "kind": kind,
+        "payload": payload,
+        "due_at": due_at or now,
+        "max_attempts": max_attempts,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "dedupe_key": dedupe_key,
+    }
     if dedupe_key is None:
         return session.execute(_insert(session).values(**values).returning(Job.id)).scalar_one()
     for _ in range(5):
@@ -94,8 +102,10 @@ def retry(uow: UnitOfWork, job_id: int) -> Job:
     if job is None:
         raise NotFound(f"任务 {job_id} 不存在", f"job {job_id} does not exist")
     if job.status != "failed":
-        raise Conflict(f"只能重试失败的任务（当前状态：{job.status}）",
-                       f"only failed jobs can be retried (status: {job.status})")
+        raise Conflict(
+            f"只能重试失败的任务（当前状态：{job.status}）",
+            f"only failed jobs can be retried (status: {job.status})",
+        )
     job.status, job.attempts, job.due_at, job.finished_at = "pending", 0, utcnow(), None
     job.lock_token = job.locked_until = None
     uow.record("jobs:job:retry", f"job:{job.id}", {"kind": job.kind, "last_error": job.last_error})
@@ -105,7 +115,7 @@ def retry(uow: UnitOfWork, job_id: int) -> Job:
 
 def _insert(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
-    return (postgresql.insert(Job) if dialect == "postgresql" else sqlite.insert(Job))
+    return postgresql.insert(Job) if dialect == "postgresql" else sqlite.insert(Job)
 
 
 # --- the worker's side ---------------------------------------------------------------------------------
@@ -129,10 +139,13 @@ def claim(
     """
     if not kinds:
         return None
-    due = and_(Job.kind.in_(kinds), or_(
-        and_(Job.status == "pending", Job.due_at <= now),
-        and_(Job.status == "running", Job.locked_until < now),
-    ))
+    due = and_(
+        Job.kind.in_(kinds),
+        or_(
+            and_(Job.status == "pending", Job.due_at <= now),
+            and_(Job.status == "running", Job.locked_until < now),
+        ),
+    )
     with db.read() as s:  # an idle worker polls without taking any lock; the claim below re-checks
         if s.scalar(select(Job.id).where(due).limit(1)) is None:
             return None
@@ -140,8 +153,12 @@ def claim(
         pg = db.dialect == "postgresql"
         if not pg:
             s.execute(text("UPDATE job SET id = id WHERE 0"))
-        q = (select(Job.id, Job.kind, Job.payload, Job.status, Job.attempts, Job.max_attempts)
-             .where(due).order_by(Job.due_at, Job.id).limit(1))
+        q = (
+            select(Job.id, Job.kind, Job.payload, Job.status, Job.attempts, Job.max_attempts)
+            .where(due)
+            .order_by(Job.due_at, Job.id)
+            .limit(1)
+        )
         if pg:
             q = q.with_for_update(skip_locked=True)
         for _ in range(50):
@@ -150,14 +167,28 @@ def claim(
                 return None
             if row.status == "running" and row.attempts >= row.max_attempts:
                 # its worker vanished on the last attempt: a job that kills workers must not loop for ever
-                s.execute(update(Job).where(Job.id == row.id).values(
-                    status="failed", lock_token=None, locked_until=None, finished_at=now,
-                    last_error=f"worker lost: lease expired on attempt {row.attempts} of {row.max_attempts}",
-                ))
+                s.execute(
+                    update(Job)
+                    .where(Job.id == row.id)
+                    .values(
+                        status="failed",
+                        lock_token=None,
+                        locked_until=None,
+                        finished_at=now,
+                        last_error=f"worker lost: lease expired, attempt {row.attempts}/{row.max_attempts}",
+                    )
+                )
                 continue
-            s.execute(update(Job).where(Job.id == row.id).values(
-                status="running", attempts=row.attempts + 1, lock_token=token, locked_until=now + lease,
-            ))
+            s.execute(
+                update(Job)
+                .where(Job.id == row.id)
+                .values(
+                    status="running",
+                    attempts=row.attempts + 1,
+                    lock_token=token,
+                    locked_until=now + lease,
+                )
+            )
             return Claimed(row.id, row.kind, row.payload or {}, token, row.attempts + 1, row.max_attempts)
     return None
 
@@ -169,8 +200,12 @@ def _fence(job: Claimed) -> Any:
 def mark_done(session: Session, job: Claimed, spec: Spec, now: dt.datetime) -> bool:
     """In the handler's transaction: done, or re-armed for the next tick. False if our lease was lost."""
     if spec.every is not None:
-        values: dict[str, Any] = {"status": "pending", "due_at": now + dt.timedelta(seconds=spec.every),
-                                  "attempts": 0, "last_error": None}
+        values: dict[str, Any] = {
+            "status": "pending",
+            "due_at": now + dt.timedelta(seconds=spec.every),
+            "attempts": 0,
+            "last_error": None,
+        }
     else:  # a finished job gives its dedupe key up, so the same timer can be set again
         values = {"status": "done", "dedupe_key": None}
     values.update(lock_token=None, locked_until=None, finished_at=now)
@@ -184,8 +219,12 @@ def backoff(attempt: int) -> dt.timedelta:
 def mark_failed(db: Database, job: Claimed, error: str, now: dt.datetime) -> str | None:
     """After the handler rolled back: retry later, or give up. Returns the new status (None: lease lost)."""
     status = "failed" if job.attempt >= job.max_attempts else "pending"
-    values: dict[str, Any] = {"status": status, "last_error": error[:4000],
-                              "lock_token": None, "locked_until": None}
+    values: dict[str, Any] = {
+        "status": status,
+        "last_error": error[:4000],
+        "lock_token": None,
+        "locked_until": None,
+    }
     if status == "pending":
         values["due_at"] = now + backoff(job.attempt)
     else:
@@ -201,19 +240,36 @@ def ensure_periodic(db: Database, specs: list[Spec], now: dt.datetime) -> int:
     for spec in specs:
         with db.sessions() as s, s.begin():
             ins = _insert(s).values(
-                kind=spec.kind, payload={}, dedupe_key=spec.periodic_key, status="pending",
-                due_at=now, attempts=0, max_attempts=5, created_at=now,
+                kind=spec.kind,
+                payload={},
+                dedupe_key=spec.periodic_key,
+                status="pending",
+                due_at=now,
+                attempts=0,
+                max_attempts=5,
+                created_at=now,
             )
             armed += s.execute(ins.on_conflict_do_nothing(index_elements=[Job.dedupe_key])).rowcount or 0
-            armed += s.execute(
-                update(Job).where(Job.dedupe_key == spec.periodic_key, Job.status.in_(["failed", "done"]))
-                .values(status="pending", attempts=0, due_at=now, lock_token=None, locked_until=None)
-            ).rowcount or 0
+            armed += (
+                s.execute(
+                    update(Job)
+                    .where(Job.dedupe_key == spec.periodic_key, Job.status.in_(["failed", "done"]))
+                    .values(status="pending", attempts=0, due_at=now, lock_token=None, locked_until=None)
+                ).rowcount
+                or 0
+            )
     return armed
 
 
-def beat(db: Database, worker_id: str, host: str, pid: int, started_at: dt.datetime, jobs_done: int,
-         now: dt.datetime | None = None) -> None:
+def beat(
+    db: Database,
+    worker_id: str,
+    host: str,
+    pid: int,
+    started_at: dt.datetime,
+    jobs_done: int,
+    now: dt.datetime | None = None,
+) -> None:
     """Upsert this worker's heartbeat; forget workers silent for a day."""
     now = now or utcnow()
     with db.sessions() as s, s.begin():
@@ -221,8 +277,16 @@ def beat(db: Database, worker_id: str, host: str, pid: int, started_at: dt.datet
             update(WorkerBeat).where(WorkerBeat.id == worker_id).values(seen_at=now, jobs_done=jobs_done)
         )
         if not hit.rowcount:
-            s.add(WorkerBeat(id=worker_id, host=host[:100], pid=pid, started_at=started_at, seen_at=now,
-                             jobs_done=jobs_done))
+            s.add(
+                WorkerBeat(
+                    id=worker_id,
+                    host=host[:100],
+                    pid=pid,
+                    started_at=started_at,
+                    seen_at=now,
+                    jobs_done=jobs_done,
+                )
+            )
         s.execute(delete(WorkerBeat).where(WorkerBeat.seen_at < now - KEEP_BEATS))
 
 
@@ -241,4 +305,3 @@ def prune(db: Database, older_than: dt.timedelta, now: dt.datetime | None = None
         if ids:
             s.execute(delete(Job).where(Job.id.in_(ids)))
     return len(ids)
-

@@ -46,24 +46,42 @@ def _live(s: Any, f: JobFilter, cursor: str | None, me: Any) -> dict[str, Any]:
         rows = rows[:PAGE_SIZE]
         nxt = urlencode({**filters, "cursor": encode(rows[-1].id)})
     return {
-        "summary": queries.summary(s), "jobs": rows, "f": f, "query": urlencode(filters),
+        "summary": queries.summary(s),
+        "jobs": rows,
+        "f": f,
+        "query": urlencode(filters),
         "live_query": urlencode({**filters, **({"cursor": cursor} if cursor else {})}),
-        "next_query": nxt, "statuses": STATUSES, "status_zh": STATUS_ZH, "badge": STATUS_BADGE,
+        "next_query": nxt,
+        "statuses": STATUSES,
+        "status_zh": STATUS_ZH,
+        "badge": STATUS_BADGE,
         "can_retry": me.can(P.JOBS_MANAGE),
     }
 
 
 @router.get("/jobs")
 @access(P.JOBS_READ)
-def jobs_page(request: Request, s: Reader, me: Me, status: str | None = None, kind: str | None = None,
-              cursor: str | None = None) -> Any:
+def jobs_page(
+    request: Request,
+    s: Reader,
+    me: Me,
+    status: str | None = None,
+    kind: str | None = None,
+    cursor: str | None = None,
+) -> Any:
     return render(request, "jobs/index.html", _live(s, _filter(status, kind), cursor, me))
 
 
 @router.get("/jobs/live")
 @access(P.JOBS_READ)
-def jobs_live(request: Request, s: Reader, me: Me, status: str | None = None, kind: str | None = None,
-              cursor: str | None = None) -> Any:
+def jobs_live(
+    request: Request,
+    s: Reader,
+    me: Me,
+    status: str | None = None,
+    kind: str | None = None,
+    cursor: str | None = None,
+) -> Any:
     """The part of the page that htmx reloads every 5 seconds."""
     return render(request, "jobs/_live.html", _live(s, _filter(status, kind), cursor, me))
 

@@ -77,13 +77,15 @@ class Worker:
                 if not services.mark_done(uow.session, job, spec, self.clock()):
                     raise LeaseLost(job.id)
         except LeaseLost:
-            log.warning("job %s (%s): lease lost to another worker; our work was rolled back",
-                        job.id, job.kind)
+            log.warning(
+                "job %s (%s): lease lost to another worker; our work was rolled back", job.id, job.kind
+            )
             return "lost"
         except Exception as exc:  # noqa: BLE001 - any handler error is recorded on the job, never fatal
             error = traceback.format_exception_only(exc)[-1].strip()
-            log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempt, error,
-                        exc_info=True)
+            log.warning(
+                "job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempt, error, exc_info=True
+            )
             return services.mark_failed(self.db, job, error, self.clock()) or "lost"
         self.jobs_done += 1
         log.debug("job %s (%s) done", job.id, job.kind)
@@ -93,7 +95,8 @@ class Worker:
     def ensure_periodic(self, force: bool = False) -> None:
         now = self.clock()
         due = self._periodic_checked is None or now - self._periodic_checked >= dt.timedelta(
-            seconds=PERIODIC_CHECK_SECONDS)
+            seconds=PERIODIC_CHECK_SECONDS
+        )
         if force or due:
             services.ensure_periodic(self.db, self.registry.periodic_specs, now)
             self._periodic_checked = now

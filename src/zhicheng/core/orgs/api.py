@@ -29,8 +29,13 @@ def create_division(body: DivisionIn, db: DB, me: Me) -> object:
 @router.get("/orgs", response_model=list[OrgOut])
 @access(P.ORGS_READ)
 def list_orgs(
-    s: Reader, me: Me, q: str | None = None, division: str | None = None, kind: str | None = None,
-    limit: int = Query(200, ge=1, le=1000), after: int | None = None,
+    s: Reader,
+    me: Me,
+    q: str | None = None,
+    division: str | None = None,
+    kind: str | None = None,
+    limit: int = Query(200, ge=1, le=1000),
+    after: int | None = None,
 ) -> list:
     return queries.orgs(s, me.paths(P.ORGS_READ), q, division, kind, limit, after)
 

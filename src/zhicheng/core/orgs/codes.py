@@ -8,16 +8,54 @@ from stdnum.exceptions import ValidationError
 from zhicheng.core.errors import Invalid
 
 LEVELS = ("province", "prefecture", "county", "street", "community")
-LEVEL_ZH = {"province": "省级", "prefecture": "地市级", "county": "区县级", "street": "乡镇街道", "community": "村社区"}
+LEVEL_ZH = {
+    "province": "省级",
+    "prefecture": "地市级",
+    "county": "区县级",
+    "street": "乡镇街道",
+    "community": "村社区",
+}
 # GB/T 2260 province-level codes (the first two digits)
 PROVINCES = {
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43",
-    "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "21",
+    "22",
+    "23",
+    "31",
+    "32",
+    "33",
+    "34",
+    "35",
+    "36",
+    "37",
+    "41",
+    "42",
+    "43",
+    "44",
+    "45",
+    "46",
+    "50",
+    "51",
+    "52",
+    "53",
+    "54",
+    "61",
+    "62",
+    "63",
+    "64",
+    "65",
+    "71",
+    "81",
+    "82",
 }
 
 
 def division_level(code: str) -> str:
-    """The level a division code stands for: 6 digits for province to county, 9 for street, 12 for community."""
+    """The level of a division code: 6 digits for province to county, 9 for street, 12 for community."""
     if not code.isdigit() or len(code) not in (6, 9, 12) or code[:2] not in PROVINCES:
         raise Invalid(f"行政区划代码无效：{code}", f"invalid administrative division code: {code}")
     if len(code) == 12:

@@ -19,8 +19,15 @@ def divisions(s: Session, parent: str | None = None, level: str | None = None) -
     return list(s.scalars(q))
 
 
-def orgs(s: Session, within: list[str], q: str | None = None, division: str | None = None,
-         kind: str | None = None, limit: int = 200, after: int | None = None) -> list[Org]:
+def orgs(
+    s: Session,
+    within: list[str],
+    q: str | None = None,
+    division: str | None = None,
+    kind: str | None = None,
+    limit: int = 200,
+    after: int | None = None,
+) -> list[Org]:
     """Organizations under any of the subtree roots `within`, filtered."""
     if not within:
         return []

@@ -7,7 +7,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class DivisionIn(BaseModel):
-    code: str = Field(pattern=r"^\d{6}(\d{3}){0,2}$", description="GB/T 2260 code; 9 digits for a street, 12 for a community")
+    code: str = Field(
+        pattern=r"^\d{6}(\d{3}){0,2}$",
+        description="GB/T 2260 code; 9 digits for a street, 12 for a community",
+    )
     name: str = Field(min_length=1, max_length=100)
     parent_code: str | None = None
 

@@ -39,13 +39,21 @@ def create_org(uow: UnitOfWork, data: OrgIn) -> Org:
     if data.kind != "government" and parent is None:
         raise Invalid("部门须隶属于一级政府或上级机构", "a department must have a parent organization")
     org = Org(
-        name=data.name, short_name=data.short_name, kind=data.kind, credit_code=credit,
-        division_code=data.division_code, parent_id=data.parent_id, line_parent_id=data.line_parent_id, path="/",
+        name=data.name,
+        short_name=data.short_name,
+        kind=data.kind,
+        credit_code=credit,
+        division_code=data.division_code,
+        parent_id=data.parent_id,
+        line_parent_id=data.line_parent_id,
+        path="/",
     )
     s.add(org)
     s.flush()
     org.path = f"{parent.path if parent else '/'}{org.id}/"
-    uow.record("orgs:org:create", f"org:{org.id}", {**data.model_dump(), "credit_code": credit, "path": org.path})
+    uow.record(
+        "orgs:org:create", f"org:{org.id}", {**data.model_dump(), "credit_code": credit, "path": org.path}
+    )
     return org
 
 
@@ -63,14 +71,16 @@ def move_org(uow: UnitOfWork, org_id: int, new_parent_id: int) -> Org:
         raise Invalid("不能移到自身下级", "an organization cannot move under itself")
     old, new = org.path, f"{parent.path}{org.id}/"
     for sub in uow.session.scalars(select(Org).where(Org.path.startswith(old))):
-        sub.path = new + sub.path[len(old):]
+        sub.path = new + sub.path[len(old) :]
     org.parent_id = parent.id
     uow.record("orgs:org:move", f"org:{org.id}", {"from": old, "to": new})
     return org
 
 
 def register_party(uow: UnitOfWork, data: PartyIn, verifier: RealNameVerifier) -> Party:
-    number = codes.resident_id(data.id_number) if data.kind == "citizen" else codes.credit_code(data.id_number)
+    number = (
+        codes.resident_id(data.id_number) if data.kind == "citizen" else codes.credit_code(data.id_number)
+    )
     s = uow.session
     party = s.scalar(select(Party).where(Party.kind == data.kind, Party.id_number == number))
     if party is None:
@@ -84,7 +94,8 @@ def register_party(uow: UnitOfWork, data: PartyIn, verifier: RealNameVerifier) -
         party.verified_at, party.verified_by = utcnow(), check.provider
     # the number itself is personal data: the audit trail keeps its last four digits only
     uow.record(
-        "orgs:party:register", f"party:{party.id}",
+        "orgs:party:register",
+        f"party:{party.id}",
         {"kind": data.kind, "id_tail": number[-4:], "verified": check.ok, "provider": check.provider},
     )
     if not check.ok:

@@ -1,5 +1,4 @@
-"""Console pages for organizations and administrative divisions.
-"""
+"""Console pages for organizations and administrative divisions."""
 
 from __future__ import annotations
 
@@ -46,33 +45,61 @@ def _placeable_divisions(s: Any) -> list[Any]:
 
 @router.get("/orgs")
 @access(P.ORGS_READ)
-def org_list(request: Request, s: Reader, me: Me, q: str = "", kind: str = "", division: str = "",
-             after: str = "") -> Any:
+def org_list(
+    request: Request, s: Reader, me: Me, q: str = "", kind: str = "", division: str = "", after: str = ""
+) -> Any:
     error, rows, status = None, [], 200
     try:
-        rows = queries.orgs(s, me.paths(P.ORGS_READ), blank(q), blank(division), blank(kind),
-                            PAGE_SIZE + 1, to_int(after, "after"))
+        rows = queries.orgs(
+            s,
+            me.paths(P.ORGS_READ),
+            blank(q),
+            blank(division),
+            blank(kind),
+            PAGE_SIZE + 1,
+            to_int(after, "after"),
+        )
     except DomainError as exc:
         error, status = failure(request, exc)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    return page(request, "orgs/list.html", {
-        "rows": rows, "error": error, "kinds": KINDS, "filters": {"q": q, "kind": kind, "division": division},
-        "divisions": [d for d in queries.divisions(s) if d.level in ("province", "prefecture", "county")],
-        "division_names": _division_names(s),
-        "names": _named(s, {o.parent_id for o in rows} | {o.line_parent_id for o in rows}),
-        "next_after": rows[-1].id if more else None, "can_manage": me.can(P.ORGS_MANAGE),
-    }, status)
+    return page(
+        request,
+        "orgs/list.html",
+        {
+            "rows": rows,
+            "error": error,
+            "kinds": KINDS,
+            "filters": {"q": q, "kind": kind, "division": division},
+            "divisions": [d for d in queries.divisions(s) if d.level in ("province", "prefecture", "county")],
+            "division_names": _division_names(s),
+            "names": _named(s, {o.parent_id for o in rows} | {o.line_parent_id for o in rows}),
+            "next_after": rows[-1].id if more else None,
+            "can_manage": me.can(P.ORGS_MANAGE),
+        },
+        status,
+    )
 
 
-def _org_form(request: Request, s: Any, me: Any, form: dict[str, Any], error: str | None = None,
-              status: int = 200) -> Any:
-    return page(request, "orgs/new.html", {
-        "form": form, "error": error, "kinds": KINDS,
-        "parents": queries.orgs(s, me.paths(P.ORGS_MANAGE), limit=1000),
-        "lines": [o for o in queries.orgs(s, me.paths(P.ORGS_READ), limit=1000) if o.kind != "government"],
-        "divisions": _placeable_divisions(s), "level_zh": LEVEL_ZH,
-    }, status)
+def _org_form(
+    request: Request, s: Any, me: Any, form: dict[str, Any], error: str | None = None, status: int = 200
+) -> Any:
+    return page(
+        request,
+        "orgs/new.html",
+        {
+            "form": form,
+            "error": error,
+            "kinds": KINDS,
+            "parents": queries.orgs(s, me.paths(P.ORGS_MANAGE), limit=1000),
+            "lines": [
+                o for o in queries.orgs(s, me.paths(P.ORGS_READ), limit=1000) if o.kind != "government"
+            ],
+            "divisions": _placeable_divisions(s),
+            "level_zh": LEVEL_ZH,
+        },
+        status,
+    )
 
 
 @router.get("/orgs/new")
@@ -84,19 +111,36 @@ def org_new(request: Request, s: Reader, me: Me, parent: str = "") -> Any:
 @router.post("/orgs/new")
 @access(P.ORGS_MANAGE)
 def org_create(
-    request: Request, db: DB, me: Me, name: Annotated[str, Form()] = "",
+    request: Request,
+    db: DB,
+    me: Me,
+    name: Annotated[str, Form()] = "",
     short_name: Annotated[str, Form()] = "",
-    kind: Annotated[str, Form()] = "", division_code: Annotated[str, Form()] = "",
-    parent_id: Annotated[str, Form()] = "", line_parent_id: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "",
+    division_code: Annotated[str, Form()] = "",
+    parent_id: Annotated[str, Form()] = "",
+    line_parent_id: Annotated[str, Form()] = "",
     credit_code: Annotated[str, Form()] = "",
 ) -> Any:
-    form = {"name": name, "short_name": short_name, "kind": kind, "division_code": division_code,
-            "parent_id": parent_id, "line_parent_id": line_parent_id, "credit_code": credit_code}
+    form = {
+        "name": name,
+        "short_name": short_name,
+        "kind": kind,
+        "division_code": division_code,
+        "parent_id": parent_id,
+        "line_parent_id": line_parent_id,
+        "credit_code": credit_code,
+    }
     try:
-        data = OrgIn(name=name.strip(), short_name=blank(short_name), kind=kind, division_code=division_code,
-                     parent_id=to_int(parent_id, "parent_id"),
-                     line_parent_id=to_int(line_parent_id, "line_parent_id"),
-                     credit_code=blank(credit_code))
+        data = OrgIn(
+            name=name.strip(),
+            short_name=blank(short_name),
+            kind=kind,
+            division_code=division_code,
+            parent_id=to_int(parent_id, "parent_id"),
+            line_parent_id=to_int(line_parent_id, "line_parent_id"),
+            credit_code=blank(credit_code),
+        )
         if data.parent_id is None:
             # the console creates organizations under one the caller manages; top-level ones come from the CLI
             raise Invalid("请选择上级机构", "choose the parent organization")
@@ -121,18 +165,28 @@ def org_detail(request: Request, org_id: int, s: Reader, me: Me) -> Any:
     users = []
     if me.can(P.USERS_READ, org.path):
         users = [u for u in auth_queries.users(s, [org.path], limit=1000) if u.org_id == org.id]
-    return page(request, "orgs/detail.html", {
-        "org": org, "children": children, "users": users, "kinds": KINDS,
-        "names": _named(s, {org.parent_id, org.line_parent_id}), "division_names": _division_names(s),
-        "can_manage": me.can(P.ORGS_MANAGE, org.path), "can_users": me.can(P.USERS_READ, org.path),
-    })
+    return page(
+        request,
+        "orgs/detail.html",
+        {
+            "org": org,
+            "children": children,
+            "users": users,
+            "kinds": KINDS,
+            "names": _named(s, {org.parent_id, org.line_parent_id}),
+            "division_names": _division_names(s),
+            "can_manage": me.can(P.ORGS_MANAGE, org.path),
+            "can_users": me.can(P.USERS_READ, org.path),
+        },
+    )
 
 
 # --- divisions ----------------------------------------------------------------------------------------
 
 
-def _tree(divisions: list[Any], root: str | None, q: str | None,
-          depth_limit: str | None) -> list[tuple[int, Any]]:
+def _tree(
+    divisions: list[Any], root: str | None, q: str | None, depth_limit: str | None
+) -> list[tuple[int, Any]]:
     """(depth, division) in tree order; with a search text, the matches and the branches leading to them."""
     children: dict[str | None, list[Any]] = {}
     by_code = {d.code: d for d in divisions}
@@ -160,30 +214,56 @@ def _tree(divisions: list[Any], root: str | None, q: str | None,
     return out
 
 
-def _divisions_page(request: Request, s: Any, me: Any, q: str, level: str, root: str,
-                    form: dict[str, Any], error: str | None = None, status: int = 200) -> Any:
+def _divisions_page(
+    request: Request,
+    s: Any,
+    me: Any,
+    q: str,
+    level: str,
+    root: str,
+    form: dict[str, Any],
+    error: str | None = None,
+    status: int = 200,
+) -> Any:
     divisions = queries.divisions(s)
     known = {d.code for d in divisions}
     rows = _tree(divisions, root if root in known else None, blank(q), blank(level))
-    return page(request, "orgs/divisions.html", {
-        "rows": rows, "levels": LEVELS, "level_zh": LEVEL_ZH,
-        "filters": {"q": q, "level": level, "root": root},
-        "form": form, "error": error, "can_manage": me.can(P.ORGS_MANAGE), "total": len(divisions),
-        "parents": [d for d in divisions if d.level != "community"],
-    }, status)
+    return page(
+        request,
+        "orgs/divisions.html",
+        {
+            "rows": rows,
+            "levels": LEVELS,
+            "level_zh": LEVEL_ZH,
+            "filters": {"q": q, "level": level, "root": root},
+            "form": form,
+            "error": error,
+            "can_manage": me.can(P.ORGS_MANAGE),
+            "total": len(divisions),
+            "parents": [d for d in divisions if d.level != "community"],
+        },
+        status,
+    )
 
 
 @router.get("/divisions")
 @access(P.ORGS_READ)
-def division_tree(request: Request, s: Reader, me: Me, q: str = "", level: str = "", root: str = "",
-                  parent: str = "") -> Any:
+def division_tree(
+    request: Request, s: Reader, me: Me, q: str = "", level: str = "", root: str = "", parent: str = ""
+) -> Any:
     return _divisions_page(request, s, me, q, level, root, {"parent_code": parent})
 
 
 @router.post("/divisions")
 @access(P.ORGS_MANAGE)
-def division_create(request: Request, db: DB, me: Me, code: Annotated[str, Form()] = "",
-                    name: Annotated[str, Form()] = "", parent_code: Annotated[str, Form()] = "") -> Any:
+def division_create(
+    request: Request,
+    db: DB,
+    me: Me,
+    code: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    parent_code: Annotated[str, Form()] = "",
+) -> Any:
     form = {"code": code, "name": name, "parent_code": parent_code}
     try:
         data = DivisionIn(code=code.strip(), name=name.strip(), parent_code=blank(parent_code))
@@ -194,5 +274,6 @@ def division_create(request: Request, db: DB, me: Me, code: Annotated[str, Form(
         with db.read() as s:
             return _divisions_page(request, s, me, "", "", "", form, message, status)
     lang = request_lang(request)
-    return done(f"/divisions?q={quote(data.code)}",
-                f"{translate('已添加行政区划：', lang)}{data.code} {data.name}")
+    return done(
+        f"/divisions?q={quote(data.code)}", f"{translate('已添加行政区划：', lang)}{data.code} {data.name}"
+    )
