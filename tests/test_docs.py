@@ -40,3 +40,16 @@ def test_every_cli_command_is_documented() -> None:
     assert len(commands) >= 8
     missing = [c for c in commands if c not in text]
     assert missing == []
+
+
+def test_every_api_route_is_documented() -> None:
+    from zhicheng.app import create_app
+    from zhicheng.web.security import api_routes
+
+    app = create_app(Settings(env="test", database_url="sqlite://"))
+    api = (DOCS / "api.md").read_text(encoding="utf-8")
+    routes = [
+        f"`{m} {r.path}`" for r in api_routes(app) if r.path.startswith("/api/") for m in r.methods - {"HEAD"}
+    ]
+    assert len(routes) >= 20
+    assert [r for r in routes if r not in api] == []
