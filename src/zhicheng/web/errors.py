@@ -85,7 +85,10 @@ def install(app: FastAPI) -> None:
     async def _integrity(request: Request, exc: IntegrityError) -> Any:
         # two writers raced for the same unique key: the loser's transaction was rolled back whole
         log.info("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
-        zh, en = "数据已被同时修改，请刷新后重试", "the data was changed at the same time; reload and try again"
+        zh, en = (
+            "数据已被同时修改，请刷新后重试",
+            "the data was changed at the same time; reload and try again",
+        )
         return problem(request, 409, "conflict", zh, en)
 
     @app.exception_handler(Exception)

@@ -1,0 +1,91 @@
+"""`make bench`: every benchmark, then one summary table to paste into bench/README.md.
+
+    .venv/bin/python bench/run.py [--quick] [--db both|sqlite|postgresql] [--only append,verify,memory]
+
+--quick shrinks each run (3-second append rounds, 100,000 records to verify, 30 request rounds) for a check
+that everything works; the figures worth quoting come from a full run on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import time
+from typing import Any
+
+import audit_append
+import audit_verify
+import server_memory
+from tempdb import PG_ADMIN, pg_available
+
+BENCHES = ("append", "verify", "memory")
+
+
+def _machine(pg: bool) -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    parts = [f"{os.cpu_count()} CPUs", f"load {load:.1f}", f"Python {platform.python_version()}",
+             f"SQLite {sqlite3.sqlite_version}"]
+    if pg:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(PG_ADMIN)
+        with engine.connect() as c:
+            parts.append("PostgreSQL " + str(c.execute(text("SHOW server_version")).scalar()).split()[0])
+        engine.dispose()
+    return ", ".join(parts)
+
+
+def summary(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows = []
+    for r in results.get("append", []):
+        a = r["audited"]
+        rows.append((f"audit append, {r['clients']} clients ({r['seconds']:g} s)", r["dialect"],
+                     f"{a['per_second']:,.0f} records/s ({a['per_client']:,.0f}/client); "
+                     f"unaudited {r['plain']['per_second']:,.0f}/s; ratio {r['ratio']:.2f}; "
+                     f"verify ok {a['verify_ok']}, lost {a['lost']}"))
+    for r in results.get("verify", []):
+        rows.append((f"audit verify, {r['checked']:,} records", r["dialect"],
+                     f"{r['verify_s']:.1f} s = {r['verify_per_s']:,.0f} records/s "
+                     f"(sealing took {r['seal_s']:.1f} s)"))
+    if m := results.get("memory"):
+        rows.append(("server RSS with the demo", "sqlite",
+                     f"{m['start_kib'] / 1024:.0f} MiB at start, {m['after_kib'] / 1024:.0f} MiB after "
+                     f"{m['requests']} requests"))
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description="zhicheng benchmarks")
+    ap.add_argument("--quick", action="store_true", help="small runs, to check that everything works")
+    ap.add_argument("--db", default="both", choices=["both", "sqlite", "postgresql"])
+    ap.add_argument("--only", default=",".join(BENCHES), help="comma-separated: append,verify,memory")
+    args = ap.parse_args()
+    only = {b.strip() for b in args.only.split(",")}
+    quick = ["--quick"] if args.quick else []
+    pg = args.db != "sqlite" and pg_available() is None
+    print(f"zhicheng benchmarks{' (quick)' if args.quick else ''}: {_machine(pg)}\n")
+    results: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    if "append" in only:
+        results["append"] = audit_append.main([*quick, "--db", args.db])
+        print()
+    if "verify" in only:
+        results["verify"] = audit_verify.main([*quick, "--db", args.db])
+        print()
+    if "memory" in only:
+        results["memory"] = server_memory.main(quick)
+        print()
+    print(f"summary ({time.perf_counter() - t0:.0f} s)")
+    rows = summary(results)
+    width = max((len(r[0]) for r in rows), default=10)
+    print(f"| {'measure':<{width}} | database   | figure |")
+    print(f"|{'-' * (width + 2)}|------------|--------|")
+    for what, db, figure in rows:
+        print(f"| {what:<{width}} | {db:<10} | {figure} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
