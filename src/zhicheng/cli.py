@@ -92,9 +92,8 @@ def demo_load(
     else:
         typer.echo("Demo logins (user / password):")
         for login in info["logins"]:
-            typer.echo(
-                f"  {login['username']:<16} {login['password']:<14} {login['role'] or '(无角色 no role)':<16} {login['org']}"
-            )
+            role = login["role"] or "(无角色 no role)"
+            typer.echo(f"  {login['username']:<16} {login['password']:<14} {role:<16} {login['org']}")
         for token in info["tokens"]:
             typer.echo(f"API token ({token['name']}, {token['org']}, roles {','.join(token['roles'])}):")
             typer.echo(f"  {token['token']}")
