@@ -148,11 +148,14 @@ class UnitOfWork:
     audited: int = 0
     after_commit: list[Any] = field(default_factory=list)
 
-    def record(self, tag: str, subject: str, change: dict[str, Any] | None = None) -> None:
-        """Append an audit record ("module:subject:action") in this transaction."""
-        from zhicheng.core.audit.services import append
+    entries: list[dict[str, Any]] = field(default_factory=list)
 
-        append(self.session, self.actor, tag, subject, change or {})
+    def record(self, tag: str, subject: str, change: dict[str, Any] | None = None) -> None:
+        """Append an audit record ("module:subject:action") in this transaction. The records are written
+        together, in one statement, just before the commit."""
+        from zhicheng.core.audit.services import entry
+
+        self.entries.append(entry(self.actor, tag, subject, change or {}))
         self.audited += 1
 
 
@@ -160,24 +163,29 @@ class UnauditedWrite(RuntimeError):
     pass
 
 
+@event.listens_for(Session, "before_flush")
+def _track_audited_writes(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Note which audited tables a session writes, so that unit_of_work can demand a record for them."""
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not getattr(obj, "__audit_exempt__", False):
+            session.info.setdefault("zc_touched", set()).add(type(obj).__name__)
+
+
 @contextmanager
 def unit_of_work(db: Database, actor: Actor) -> Iterator[UnitOfWork]:
     """One transaction per use case. Commits when the block ends, rolls back on any exception."""
     with db.sessions() as session:
         uow = UnitOfWork(session=session, actor=actor, secret=db.secret)
-        touched: list[str] = []
-
-        @event.listens_for(session, "before_flush")
-        def _track(sess: Session, _ctx: Any, _instances: Any) -> None:
-            for obj in (*sess.new, *sess.dirty, *sess.deleted):
-                if not getattr(obj, "__audit_exempt__", False):
-                    touched.append(type(obj).__name__)
-
         try:
             yield uow
             session.flush()
+            touched = session.info.pop("zc_touched", set())
             if touched and not uow.audited:
-                raise UnauditedWrite(f"write to {sorted(set(touched))} without an audit record")
+                raise UnauditedWrite(f"write to {sorted(touched)} without an audit record")
+            if uow.entries:
+                from zhicheng.core.audit.services import write_entries
+
+                write_entries(session, uow.entries)
             session.commit()
         except BaseException:
             session.rollback()

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from zhicheng.core.audit.chain import GENESIS, canonical_json, record_hash, sm3_hex
@@ -19,25 +19,37 @@ TAG = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_.-]*:[a-z][a-z0-9_-]*$")
 SEAL_LOCK = 0x5A43_4155  # pg advisory lock key: one sealer at a time
 
 
-def append(session: Session, actor: Actor, tag: str, subject: str, change: dict[str, Any]) -> None:
+def entry(actor: Actor, tag: str, subject: str, change: dict[str, Any]) -> dict[str, Any]:
+    """The row of one audit record, checked and digested, ready to insert."""
     if not TAG.match(tag):
         raise Invalid(
             f"审计标签格式应为 模块:对象:动作，收到 {tag!r}",
             f"audit tag must be module:subject:action, got {tag!r}",
         )
     body = canonical_json(change)
-    session.add(
-        AuditRecord(
-            at=utcnow(),
-            actor=actor.label[:160],
-            user_id=actor.user_id,
-            org_id=actor.org_id,
-            tag=tag,
-            subject=subject[:200],
-            change=body,
-            change_digest=sm3_hex(body.encode()),
-        )
-    )
+    return {
+        "at": utcnow(),
+        "actor": actor.label[:160],
+        "user_id": actor.user_id,
+        "org_id": actor.org_id,
+        "tag": tag,
+        "subject": subject[:200],
+        "change": body,
+        "change_digest": sm3_hex(body.encode()),
+    }
+
+
+_INSERT = insert(AuditRecord.__table__)
+
+
+def write_entries(session: Session, entries: list[dict[str, Any]]) -> None:
+    # a Core insert: an appended record needs none of the ORM's bookkeeping, and this is every write's path
+    session.connection().execute(_INSERT, entries)
+
+
+def append(session: Session, actor: Actor, tag: str, subject: str, change: dict[str, Any]) -> None:
+    """Append one record in `session`'s transaction (for the few writers outside a unit of work)."""
+    write_entries(session, [entry(actor, tag, subject, change)])
 
 
 def _head(session: Session) -> tuple[int, str]:
