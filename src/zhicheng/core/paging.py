@@ -33,6 +33,14 @@ def decode(cursor: str | None) -> Any:
         raise Invalid("分页游标无效", "invalid pagination cursor") from exc
 
 
+def decode_id(cursor: str | None) -> int | None:
+    """A cursor naming the last id seen (lists ordered by id)."""
+    key = decode(cursor)
+    if key is not None and (not isinstance(key, int) or isinstance(key, bool)):
+        raise Invalid("分页游标无效", "invalid pagination cursor")
+    return key
+
+
 def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"每页条数应在 1 到 {MAX_LIMIT} 之间", f"limit must be between 1 and {MAX_LIMIT}")

@@ -7,8 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from zhicheng.core.audit import queries, services
 from zhicheng.core.audit.schemas import AuditFilter, AuditOut, VerdictOut
 from zhicheng.core.auth import permissions as P
-from zhicheng.core.errors import Invalid
-from zhicheng.core.paging import Page, decode, page
+from zhicheng.core.paging import Page, decode_id, page
 from zhicheng.web.deps import DB, Reader
 from zhicheng.web.security import access
 
@@ -23,9 +22,7 @@ def list_records(
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = None,
 ) -> dict:
-    before = decode(cursor)
-    if before is not None and not isinstance(before, int):
-        raise Invalid("分页游标无效", "invalid pagination cursor")
+    before = decode_id(cursor)
     rows = queries.records(s, f, limit + 1, before)
     items, nxt = page(rows, limit, lambda r: r.id)
     return {"items": items, "next_cursor": nxt}

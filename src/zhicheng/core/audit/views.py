@@ -13,7 +13,7 @@ from zhicheng.core.audit import queries, services
 from zhicheng.core.audit.schemas import AuditFilter
 from zhicheng.core.auth import permissions as P
 from zhicheng.core.errors import DomainError, Invalid
-from zhicheng.core.paging import decode, encode
+from zhicheng.core.paging import decode_id, encode
 from zhicheng.web import nav
 from zhicheng.web.deps import DB, Reader
 from zhicheng.web.forms import blank, failure, page
@@ -55,13 +55,6 @@ def _filter(params: dict[str, str]) -> AuditFilter:
     )
 
 
-def _before(cursor: str | None) -> int | None:
-    before = decode(cursor)
-    if before is not None and not isinstance(before, int):
-        raise Invalid("分页游标无效", "invalid pagination cursor")
-    return before
-
-
 def _pretty(change: str) -> tuple[str, str]:
     """A one-line summary and the indented body of a change (stored as canonical JSON)."""
     try:
@@ -81,7 +74,7 @@ def _audit_page(
 ) -> Any:
     error, rows, older = None, [], None
     try:
-        found = queries.records(s, _filter(params), PAGE_SIZE + 1, _before(cursor))
+        found = queries.records(s, _filter(params), PAGE_SIZE + 1, decode_id(cursor))
         rows = [(r, *_pretty(r.change)) for r in found[:PAGE_SIZE]]
         if len(found) > PAGE_SIZE:
             older = encode(found[PAGE_SIZE - 1].id)

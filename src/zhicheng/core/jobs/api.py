@@ -8,10 +8,9 @@ from fastapi import APIRouter, Depends, Query
 
 from zhicheng.core.auth import permissions as P
 from zhicheng.core.db import unit_of_work
-from zhicheng.core.errors import Invalid
 from zhicheng.core.jobs import queries, services
 from zhicheng.core.jobs.schemas import JobFilter, JobOut, Summary, WorkerOut
-from zhicheng.core.paging import Page, decode, page
+from zhicheng.core.paging import Page, decode_id, page
 from zhicheng.web.deps import DB, Me, Reader
 from zhicheng.web.security import access
 
@@ -27,9 +26,7 @@ def list_jobs(
     cursor: str | None = None,
 ) -> dict:
     """Newest first. `kind` ending in "." matches a prefix ("audit." → every audit task)."""
-    before = decode(cursor)
-    if before is not None and not isinstance(before, int):
-        raise Invalid("分页游标无效", "invalid pagination cursor")
+    before = decode_id(cursor)
     items, nxt = page(queries.jobs(s, f, limit + 1, before), limit, lambda j: j.id)
     return {"items": items, "next_cursor": nxt}
 

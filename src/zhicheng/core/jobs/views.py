@@ -14,7 +14,7 @@ from zhicheng.core.db import unit_of_work
 from zhicheng.core.errors import Invalid
 from zhicheng.core.jobs import queries, services
 from zhicheng.core.jobs.schemas import STATUSES, JobFilter
-from zhicheng.core.paging import decode, encode
+from zhicheng.core.paging import decode_id, encode
 from zhicheng.web import nav
 from zhicheng.web.deps import DB, Me, Reader
 from zhicheng.web.security import access
@@ -36,9 +36,7 @@ def _filter(status: str | None, kind: str | None) -> JobFilter:
 
 
 def _live(s: Any, f: JobFilter, cursor: str | None, me: Any) -> dict[str, Any]:
-    before = decode(cursor)
-    if before is not None and not isinstance(before, int):
-        raise Invalid("分页游标无效", "invalid pagination cursor")
+    before = decode_id(cursor)
     rows = queries.jobs(s, f, PAGE_SIZE + 1, before)
     filters = {k: v for k, v in (("status", f.status), ("kind", f.kind)) if v}
     nxt = None
