@@ -29,13 +29,8 @@ _KEEP = 8  # a few databases per process at most (tests open several)
 
 
 def _fingerprint(s: Session) -> tuple[Any, ...]:
-    years = tuple(
-        s.execute(
-            select(CalendarYear.year, CalendarYear.published, CalendarYear.published_at).order_by(
-                CalendarYear.year
-            )
-        ).tuples()
-    )
+    stmt = select(CalendarYear.year, CalendarYear.published, CalendarYear.published_at)
+    years = tuple(tuple(row) for row in s.execute(stmt.order_by(CalendarYear.year)))
     days = s.scalar(select(func.count()).select_from(CalendarDay))
     return (str(s.get_bind().engine.url), years, days)
 
@@ -49,7 +44,7 @@ def calendar(s: Session) -> Calendar:
             _CACHE.move_to_end(key)
             return found
     published = [year for year, is_published, _ in key[1] if is_published]
-    rows = s.execute(select(CalendarDay.day, CalendarDay.kind)).tuples()
+    rows = [tuple(row) for row in s.execute(select(CalendarDay.day, CalendarDay.kind))]
     cal = Calendar.build(published, rows)
     if _fingerprint(s) != key:
         # another transaction committed between our statements (read committed): what we read is at least
