@@ -61,10 +61,17 @@ def _client(url: str, client: int, audited: bool, ready: Any, seconds: float, ou
             case = Case(client=client, n=n, status="办结", note="材料齐全，准予许可")
             uow.session.add(case)
             if audited:  # a realistic small change: what moved, who handled it
-                uow.record("bench:case:transition", f"case:{client}-{n}", {
-                    "status": {"from": "受理", "to": "办结"}, "handler": "陈经办", "org_id": 100 + client,
-                    "note": case.note, "deadline": "2026-10-16",
-                })
+                uow.record(
+                    "bench:case:transition",
+                    f"case:{client}-{n}",
+                    {
+                        "status": {"from": "受理", "to": "办结"},
+                        "handler": "陈经办",
+                        "org_id": 100 + client,
+                        "note": case.note,
+                        "deadline": "2026-10-16",
+                    },
+                )
         n += 1
     out.put(("client", client, n))
     db.dispose()
@@ -105,9 +112,14 @@ def _round(url: str, clients: int, seconds: float, audited: bool) -> dict[str, A
         sealed_live = out.get(timeout=120)[2]
         sealer.join(timeout=30)
     total = sum(counts)
-    return {"total": total, "per_second": total / seconds, "per_client": total / seconds / clients,
-            "min_client": min(counts) / seconds, "max_client": max(counts) / seconds,
-            "sealed_live": sealed_live}
+    return {
+        "total": total,
+        "per_second": total / seconds,
+        "per_client": total / seconds / clients,
+        "min_client": min(counts) / seconds,
+        "max_client": max(counts) / seconds,
+        "sealed_live": sealed_live,
+    }
 
 
 def run_one(dialect: str, clients: int, seconds: float) -> dict[str, Any]:
@@ -135,18 +147,28 @@ def run_one(dialect: str, clients: int, seconds: float) -> dict[str, Any]:
         audited["lost"] = audited["total"] - audited["records"]  # must be 0: one record per transaction
         plain = _round(url, clients, seconds, audited=False)
         db.dispose()
-    return {"dialect": dialect, "clients": clients, "seconds": seconds, "audited": audited, "plain": plain,
-            "ratio": audited["per_second"] / plain["per_second"] if plain["per_second"] else 0.0}
+    return {
+        "dialect": dialect,
+        "clients": clients,
+        "seconds": seconds,
+        "audited": audited,
+        "plain": plain,
+        "ratio": audited["per_second"] / plain["per_second"] if plain["per_second"] else 0.0,
+    }
 
 
 def report(r: dict[str, Any]) -> None:
     a, p = r["audited"], r["plain"]
     print(f"  {r['dialect']}: {r['clients']} clients × {r['seconds']:g} s")
-    print(f"    audited   {a['per_second']:9.0f} records/s  ({a['per_client']:.0f}/s per client, "
-          f"{a['min_client']:.0f}–{a['max_client']:.0f})  {a['total']} records")
-    print(f"    sealed    {a['sealed_live']} during the run by the sealer, {a['sealed_at_end']} by the final "
-          f"seal ({a['final_seal_s']:.2f} s); all sealed: {a['all_sealed']}; lost: {a['lost']}; "
-          f"verify ok: {a['verify_ok']}")
+    print(
+        f"    audited   {a['per_second']:9.0f} records/s  ({a['per_client']:.0f}/s per client, "
+        f"{a['min_client']:.0f}–{a['max_client']:.0f})  {a['total']} records"
+    )
+    print(
+        f"    sealed    {a['sealed_live']} during the run by the sealer, {a['sealed_at_end']} by the final "
+        f"seal ({a['final_seal_s']:.2f} s); all sealed: {a['all_sealed']}; lost: {a['lost']}; "
+        f"verify ok: {a['verify_ok']}"
+    )
     print(f"    unaudited {p['per_second']:9.0f} transactions/s  ({p['per_client']:.0f}/s per client)")
     print(f"    audited/unaudited = {r['ratio']:.2f}")
 

@@ -28,14 +28,26 @@ def _rows(start: int, count: int, base: dt.datetime) -> list[dict[str, Any]]:
 
     rows = []
     for i in range(start, start + count):
-        change = canonical_json({"status": {"from": "受理", "to": "办结"}, "handler": "陈经办", "n": i,
-                                 "note": "材料齐全，准予许可"})
-        rows.append({
-            "at": base + dt.timedelta(microseconds=i * 250), "actor": f"system:bench-{i % 8}",
-            "user_id": None, "org_id": 100 + i % 8, "tag": "bench:case:transition", "subject": f"case:{i}",
-            "change": change,
-            "change_digest": sm3_hex(change.encode()),
-        })
+        change = canonical_json(
+            {
+                "status": {"from": "受理", "to": "办结"},
+                "handler": "陈经办",
+                "n": i,
+                "note": "材料齐全，准予许可",
+            }
+        )
+        rows.append(
+            {
+                "at": base + dt.timedelta(microseconds=i * 250),
+                "actor": f"system:bench-{i % 8}",
+                "user_id": None,
+                "org_id": 100 + i % 8,
+                "tag": "bench:case:transition",
+                "subject": f"case:{i}",
+                "change": change,
+                "change_digest": sm3_hex(change.encode()),
+            }
+        )
     return rows
 
 
@@ -60,8 +72,13 @@ def fill(url: str, records: int) -> dict[str, float]:
 
 def verify_cli(url: str) -> tuple[float, dict[str, Any], int]:
     t0 = time.perf_counter()
-    r = subprocess.run([str(ZHICHENG), "audit", "verify", "--json"], capture_output=True, text=True,
-                       env=cli_env(url), timeout=7200)
+    r = subprocess.run(
+        [str(ZHICHENG), "audit", "verify", "--json"],
+        capture_output=True,
+        text=True,
+        env=cli_env(url),
+        timeout=7200,
+    )
     seconds = time.perf_counter() - t0
     try:
         said = json.loads(r.stdout)
@@ -75,15 +92,27 @@ def run_one(dialect: str, records: int) -> dict[str, Any]:
         migrate(url)
         filled = fill(url, records)
         seconds, said, code = verify_cli(url)
-    return {"dialect": dialect, "records": records, **filled, "verify_s": seconds, "checked": said["checked"],
-            "verify_ok": said["ok"], "verify_per_s": said["checked"] / seconds, "exit": code}
+    return {
+        "dialect": dialect,
+        "records": records,
+        **filled,
+        "verify_s": seconds,
+        "checked": said["checked"],
+        "verify_ok": said["ok"],
+        "verify_per_s": said["checked"] / seconds,
+        "exit": code,
+    }
 
 
 def report(r: dict[str, Any]) -> None:
-    print(f"  {r['dialect']}: {r['records']:,} records (inserted in {r['insert_s']:.1f} s, "
-          f"sealed in {r['seal_s']:.1f} s = {r['sealed'] / r['seal_s']:,.0f}/s)")
-    print(f"    zhicheng audit verify: {r['verify_s']:.1f} s for {r['checked']:,} records = "
-          f"{r['verify_per_s']:,.0f} records/s (ok: {r['verify_ok']}, exit {r['exit']})")
+    print(
+        f"  {r['dialect']}: {r['records']:,} records (inserted in {r['insert_s']:.1f} s, "
+        f"sealed in {r['seal_s']:.1f} s = {r['sealed'] / r['seal_s']:,.0f}/s)"
+    )
+    print(
+        f"    zhicheng audit verify: {r['verify_s']:.1f} s for {r['checked']:,} records = "
+        f"{r['verify_per_s']:,.0f} records/s (ok: {r['verify_ok']}, exit {r['exit']})"
+    )
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:

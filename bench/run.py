@@ -25,8 +25,12 @@ BENCHES = ("append", "verify", "memory")
 
 def _machine(pg: bool) -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    parts = [f"{os.cpu_count()} CPUs", f"load {load:.1f}", f"Python {platform.python_version()}",
-             f"SQLite {sqlite3.sqlite_version}"]
+    parts = [
+        f"{os.cpu_count()} CPUs",
+        f"load {load:.1f}",
+        f"Python {platform.python_version()}",
+        f"SQLite {sqlite3.sqlite_version}",
+    ]
     if pg:
         from sqlalchemy import create_engine, text
 
@@ -41,18 +45,33 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows = []
     for r in results.get("append", []):
         a = r["audited"]
-        rows.append((f"audit append, {r['clients']} clients ({r['seconds']:g} s)", r["dialect"],
-                     f"{a['per_second']:,.0f} records/s ({a['per_client']:,.0f}/client); "
-                     f"unaudited {r['plain']['per_second']:,.0f}/s; ratio {r['ratio']:.2f}; "
-                     f"verify ok {a['verify_ok']}, lost {a['lost']}"))
+        rows.append(
+            (
+                f"audit append, {r['clients']} clients ({r['seconds']:g} s)",
+                r["dialect"],
+                f"{a['per_second']:,.0f} records/s ({a['per_client']:,.0f}/client); "
+                f"unaudited {r['plain']['per_second']:,.0f}/s; ratio {r['ratio']:.2f}; "
+                f"verify ok {a['verify_ok']}, lost {a['lost']}",
+            )
+        )
     for r in results.get("verify", []):
-        rows.append((f"audit verify, {r['checked']:,} records", r["dialect"],
-                     f"{r['verify_s']:.1f} s = {r['verify_per_s']:,.0f} records/s "
-                     f"(sealing took {r['seal_s']:.1f} s)"))
+        rows.append(
+            (
+                f"audit verify, {r['checked']:,} records",
+                r["dialect"],
+                f"{r['verify_s']:.1f} s = {r['verify_per_s']:,.0f} records/s "
+                f"(sealing took {r['seal_s']:.1f} s)",
+            )
+        )
     if m := results.get("memory"):
-        rows.append(("server RSS with the demo", "sqlite",
-                     f"{m['start_kib'] / 1024:.0f} MiB at start, {m['after_kib'] / 1024:.0f} MiB after "
-                     f"{m['requests']} requests"))
+        rows.append(
+            (
+                "server RSS with the demo",
+                "sqlite",
+                f"{m['start_kib'] / 1024:.0f} MiB at start, {m['after_kib'] / 1024:.0f} MiB after "
+                f"{m['requests']} requests",
+            )
+        )
     return rows
 
 

@@ -67,14 +67,19 @@ def measure(rounds: int) -> dict[str, Any]:
     with temp_database("sqlite") as url:
         env = cli_env(url, ZHICHENG_EMBEDDED_WORKER="true")
         subprocess.run([str(ZHICHENG), "db", "upgrade"], env=env, check=True, capture_output=True)
-        demo = subprocess.run([str(ZHICHENG), "demo", "load", "--json"], env=env, check=True,
-                              capture_output=True, text=True)
+        demo = subprocess.run(
+            [str(ZHICHENG), "demo", "load", "--json"], env=env, check=True, capture_output=True, text=True
+        )
         admin = next(lg for lg in json.loads(demo.stdout)["logins"] if lg["role"] == "admin")
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         log = Path(url.removeprefix("sqlite:///")).with_name("serve.log").open("w+")
-        proc = subprocess.Popen([str(ZHICHENG), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(ZHICHENG), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             _wait_ready(base, proc)
             time.sleep(1.0)  # let the embedded worker's first ticks run
@@ -102,18 +107,29 @@ def measure(rounds: int) -> dict[str, Any]:
                 proc.wait()
             log.close()
     requests = sum(statuses.values())
-    return {"start_kib": at_start["VmRSS"], "start_peak_kib": at_start["VmHWM"], "after_kib": after["VmRSS"],
-            "peak_kib": after["VmHWM"],
-            "requests": requests, "seconds": seconds, "per_second": requests / seconds, "statuses": statuses}
+    return {
+        "start_kib": at_start["VmRSS"],
+        "start_peak_kib": at_start["VmHWM"],
+        "after_kib": after["VmRSS"],
+        "peak_kib": after["VmHWM"],
+        "requests": requests,
+        "seconds": seconds,
+        "per_second": requests / seconds,
+        "statuses": statuses,
+    }
 
 
 def report(r: dict[str, Any]) -> None:
     mib = 1024
-    print(f"  resident memory: {r['start_kib'] / mib:.1f} MiB at start, {r['after_kib'] / mib:.1f} MiB after "
-          f"{r['requests']} requests (peak {r['start_peak_kib'] / mib:.1f} MiB before the requests, "
-          f"{r['peak_kib'] / mib:.1f} MiB after)")
-    print(f"  {r['requests']} requests in {r['seconds']:.1f} s = {r['per_second']:.0f}/s sequential; "
-          f"statuses {dict(sorted(r['statuses'].items()))}")
+    print(
+        f"  resident memory: {r['start_kib'] / mib:.1f} MiB at start, {r['after_kib'] / mib:.1f} MiB after "
+        f"{r['requests']} requests (peak {r['start_peak_kib'] / mib:.1f} MiB before the requests, "
+        f"{r['peak_kib'] / mib:.1f} MiB after)"
+    )
+    print(
+        f"  {r['requests']} requests in {r['seconds']:.1f} s = {r['per_second']:.0f}/s sequential; "
+        f"statuses {dict(sorted(r['statuses'].items()))}"
+    )
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -122,8 +138,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--quick", action="store_true", help="30 rounds")
     args = ap.parse_args(argv)
     rounds = 30 if args.quick else args.rounds
-    print(f"server memory: `zhicheng serve` with the demo city, {rounds} rounds of "
-          f"{len(PAGES) + len(API)} requests (SQLite)")
+    print(
+        f"server memory: `zhicheng serve` with the demo city, {rounds} rounds of "
+        f"{len(PAGES) + len(API)} requests (SQLite)"
+    )
     result = measure(rounds)
     report(result)
     return result

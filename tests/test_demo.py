@@ -55,7 +55,8 @@ def test_city_has_its_districts_departments_and_valid_codes(demo_db) -> None:  #
         districts = s.scalars(select(Org).where(Org.parent_id == city, Org.kind == "government")).all()
         above = aliased(Org)
         lines = s.execute(
-            select(Org.name, above.parent_id).join(above, above.id == Org.line_parent_id)
+            select(Org.name, above.parent_id)
+            .join(above, above.id == Org.line_parent_id)
             .where(Org.parent_id.in_([d.id for d in districts]))
         ).all()
         credit = [c for c in s.scalars(select(Org.credit_code)) if c]
@@ -98,8 +99,11 @@ def test_second_load_changes_nothing_and_the_chain_verifies(demo_db) -> None:  #
 def _login(c: TestClient, username: str, password: str) -> int:
     page = c.get("/login")
     token = page.text.split('name="login_csrf" value="')[1].split('"')[0]
-    r = c.post("/login", data={"username": username, "password": password, "login_csrf": token, "next": "/"},
-               follow_redirects=False)
+    r = c.post(
+        "/login",
+        data={"username": username, "password": password, "login_csrf": token, "next": "/"},
+        follow_redirects=False,
+    )
     return r.status_code
 
 
@@ -166,7 +170,12 @@ def test_cli_prints_one_json_object(fresh_url: str) -> None:
 
 @pytest.mark.slow
 def test_cli_refuses_production_with_one_line(tmp_path: Path) -> None:
-    r = _cli("demo", "load", ZHICHENG_ENV="production", ZHICHENG_SECRET_KEY="x",
-             ZHICHENG_DATABASE_URL=f"sqlite:///{tmp_path}/p.db")
+    r = _cli(
+        "demo",
+        "load",
+        ZHICHENG_ENV="production",
+        ZHICHENG_SECRET_KEY="x",
+        ZHICHENG_DATABASE_URL=f"sqlite:///{tmp_path}/p.db",
+    )
     assert r.returncode != 0 and r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1 and "production" in r.stderr

@@ -225,7 +225,10 @@ _add_module_commands()
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # without standalone mode click hands a typer.Exit back as the return value, not as an exception
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except (DomainError, ValidationError, ValueError) as exc:
         message = (
             exc.message("zh") + " / " + exc.message("en") if isinstance(exc, DomainError) else _one_line(exc)

@@ -32,12 +32,18 @@ URL = "http://127.0.0.1:8000"
 def load(db: Database, settings: Settings, progress: bool = True) -> dict[str, Any]:
     """Load (or complete) the demo city; a second run writes nothing and returns the same logins, tokens."""
     if settings.env == "production":
-        raise Invalid("生产环境（ZHICHENG_ENV=production）不能加载演示数据",
-                      "the demo city cannot be loaded into a production instance (ZHICHENG_ENV=production)")
+        raise Invalid(
+            "生产环境（ZHICHENG_ENV=production）不能加载演示数据",
+            "the demo city cannot be loaded into a production instance (ZHICHENG_ENV=production)",
+        )
     info: dict[str, Any] = {"logins": [], "tokens": [], "orgs": {}, "url": URL, "counts": {}, "created": {}}
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), disable=not progress,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not progress,
     )
     with bar:
         with _stage(bar, "行政区划 divisions", len(city.divisions())) as step, _uow(db) as uow:
@@ -80,10 +86,14 @@ def _counts(parties: dict[str, int]) -> dict[str, int]:
         level = {6: "county", 9: "street", 12: "community"}[len(div.code)]
         levels[level] = levels.get(level, 0) + 1
     return {
-        "districts": len(city.DISTRICTS), "streets": levels["street"], "communities": levels["community"],
+        "districts": len(city.DISTRICTS),
+        "streets": levels["street"],
+        "communities": levels["community"],
         "city_departments": len(city.CITY_DEPARTMENTS),
         "district_departments": len(city.DISTRICTS) * len(city.DISTRICT_DEPARTMENTS),
-        **parties, "logins": len(people.LOGINS), "tokens": 1,
+        **parties,
+        "logins": len(people.LOGINS),
+        "tokens": 1,
     }
 
 

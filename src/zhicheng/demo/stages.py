@@ -44,17 +44,31 @@ class _Orgs:
         self.by_name = {o.name: o for o in uow.session.scalars(select(Org))}
         self.created = 0
 
-    def ensure(self, name: str, kind: str, division: str, parent: Org | None, line: Org | None = None,
-               short: str | None = None) -> Org:
+    def ensure(
+        self,
+        name: str,
+        kind: str,
+        division: str,
+        parent: Org | None,
+        line: Org | None = None,
+        short: str | None = None,
+    ) -> Org:
         found = self.by_name.get(name)
         if found is not None:  # already there (an earlier run, or an operator made it): leave it as it is
             return found
         prefix = codes.INSTITUTION if kind == "institution" else codes.ORGAN
-        org = orgs.create_org(self.uow, OrgIn(
-            name=name, short_name=short, kind=kind, division_code=division,  # type: ignore[arg-type]
-            parent_id=parent.id if parent else None, line_parent_id=line.id if line else None,
-            credit_code=codes.credit_code(prefix, division, name),
-        ))
+        org = orgs.create_org(
+            self.uow,
+            OrgIn(
+                name=name,
+                short_name=short,
+                kind=kind,
+                division_code=division,  # type: ignore[arg-type]
+                parent_id=parent.id if parent else None,
+                line_parent_id=line.id if line else None,
+                credit_code=codes.credit_code(prefix, division, name),
+            ),
+        )
         self.by_name[name] = org
         self.created += 1
         return org
@@ -63,8 +77,9 @@ class _Orgs:
 def governments(uow: UnitOfWork, step: Step) -> tuple[dict[str, Any], int]:
     """The province, the city and its 委办局, every district and its departments (条 line to the city's)."""
     made = _Orgs(uow)
-    province = made.ensure(f"{city.PROVINCE[1]}人民政府", "government", city.PROVINCE[0], None,
-                           short="省政府")
+    province = made.ensure(
+        f"{city.PROVINCE[1]}人民政府", "government", city.PROVINCE[0], None, short="省政府"
+    )
     town = made.ensure(f"{city.CITY[1]}人民政府", "government", city.CITY[0], province, short="市政府")
     step()
     info: dict[str, Any] = {"province": province.id, "city": town.id}
@@ -94,8 +109,9 @@ def parties(uow: UnitOfWork, verifier: RealNameVerifier, step: Step) -> tuple[di
     counts = {"citizens": 0, "enterprises": 0}
     for p in [*people.citizens(), *people.enterprises()]:
         if (p.kind, p.id_number) not in have:
-            orgs.register_party(uow, PartyIn(kind=p.kind, id_number=p.id_number, name=p.name, phone=p.phone),
-                                verifier)  # type: ignore[arg-type]
+            orgs.register_party(
+                uow, PartyIn(kind=p.kind, id_number=p.id_number, name=p.name, phone=p.phone), verifier
+            )  # type: ignore[arg-type]
             created += 1
         counts["citizens" if p.kind == "citizen" else "enterprises"] += 1
         step()
@@ -130,8 +146,15 @@ def accounts(uow: UnitOfWork, org_ids: dict[str, Any], step: Step) -> tuple[list
         org_id = _org_id(org_ids, lg.org)
         user = s.scalar(select(User).where(User.username == lg.username))
         if user is None:
-            user = auth.create_user(uow, UserIn(username=lg.username, display_name=lg.display_name,
-                                                password=people.DEMO_PASSWORD, org_id=org_id))
+            user = auth.create_user(
+                uow,
+                UserIn(
+                    username=lg.username,
+                    display_name=lg.display_name,
+                    password=people.DEMO_PASSWORD,
+                    org_id=org_id,
+                ),
+            )
             changed += 1
         else:
             if not _password_is(user.password_hash, people.DEMO_PASSWORD):
@@ -144,8 +167,14 @@ def accounts(uow: UnitOfWork, org_ids: dict[str, Any], step: Step) -> tuple[list
             before = uow.audited
             auth.grant_role(uow, user.id, GrantIn(role=lg.role, org_id=org_id))
             changed += uow.audited - before
-        logins.append({"username": lg.username, "password": people.DEMO_PASSWORD, "role": lg.role or "",
-                       "org": names.get(user.org_id, "") if user.org_id else ""})
+        logins.append(
+            {
+                "username": lg.username,
+                "password": people.DEMO_PASSWORD,
+                "role": lg.role or "",
+                "org": names.get(user.org_id, "") if user.org_id else "",
+            }
+        )
         step()
     t = people.TOKEN
     token_org = _org_id(org_ids, t.org)
@@ -160,8 +189,18 @@ def accounts(uow: UnitOfWork, org_ids: dict[str, Any], step: Step) -> tuple[list
     step()
     # an operator may have revoked it, or changed ZHICHENG_SECRET_KEY (the digest's key) since the first load:
     # say so rather than print a token that will be refused
-    usable = (token.revoked_at is None and token.expires_at > utcnow()
-              and token.secret_hash == keyed_digest(uow.secret, people.TOKEN_SECRET))
-    tokens = [{"name": t.name, "token": t.raw, "org": names.get(token_org, ""), "roles": list(t.roles),
-               "usable": usable}]
+    usable = (
+        token.revoked_at is None
+        and token.expires_at > utcnow()
+        and token.secret_hash == keyed_digest(uow.secret, people.TOKEN_SECRET)
+    )
+    tokens = [
+        {
+            "name": t.name,
+            "token": t.raw,
+            "org": names.get(token_org, ""),
+            "roles": list(t.roles),
+            "usable": usable,
+        }
+    ]
     return logins, tokens, changed
