@@ -41,7 +41,7 @@ browser-deps: ## Debian's chromium and CJK fonts for the browser tests (when apt
 	   (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-cjk >/dev/null)); \
 	else echo "no chromium and no apt: browser tests will be skipped (required under CI=true)"; fi
 
-test: install browser-deps ## run the whole suite on SQLite, then on PostgreSQL, browser tests included
+test: install browser-deps lint ## lint, then the whole suite on SQLite and on PostgreSQL, browser tests included
 	$(MAKE) test-sqlite
 	$(MAKE) test-pg
 
@@ -55,7 +55,7 @@ lint: install ## ruff
 	$(VENV)/bin/ruff check src tests bench
 
 bench: install ## benchmarks with their figures (see bench/README.md)
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean: ## remove the virtualenv, node_modules and local data
 	rm -rf $(VENV) node_modules var
