@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,14 +21,18 @@ from zhicheng.core.db import Actor, Database, UnitOfWork, utcnow
 from zhicheng.core.errors import Conflict, Invalid, NotFound, Throttled, Unauthenticated
 from zhicheng.core.orgs.models import Org
 
-_hasher = PasswordHasher()
+# argon2id at OWASP's recommended floor (19 MiB, 2 passes, 1 lane): each check holds that much memory
+_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+# at most this many password checks at once, so that a burst of logins cannot exhaust the server's memory
+_HASHING = threading.BoundedSemaphore(4)
 # verified against when the user name is unknown, so both paths take the same time
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 IP_FAILURES_PER_WINDOW = 50
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _HASHING:
+        return _hasher.hash(password)
 
 
 def ensure_builtin_roles(uow: UnitOfWork) -> int:
@@ -218,7 +223,8 @@ def logout(db: Database, cookie: str) -> None:
 
 def _check(hashed: str, password: str) -> bool:
     try:
-        return _hasher.verify(hashed, password)
+        with _HASHING:
+            return _hasher.verify(hashed, password)
     except (VerificationError, InvalidHashError):
         return False
 
