@@ -25,6 +25,7 @@ MODULES = [
     "zhicheng.core.audit",
     "zhicheng.core.calendar",
     "zhicheng.core.jobs",
+    "zhicheng.catalog",
 ]
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 VENDOR = {  # npm package → the folder of it that the console serves
@@ -43,9 +44,11 @@ def _optional(name: str):  # noqa: ANN202
 
 
 def import_models() -> None:
-    """Import every module's tables so that Base.metadata is complete (Alembic, tests)."""
+    """Import every module's tables and permissions, so that Base.metadata and the role
+    definitions are complete (Alembic, `db upgrade`, tests)."""
     for name in MODULES:
         _optional(f"{name}.models")
+        _optional(f"{name}.permissions")
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         openapi_url="/api/v1/openapi.json",
         dependencies=[Depends(guard)],
     )
+    import_models()
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url, secret=settings.secret_key)
     errors.install(app)

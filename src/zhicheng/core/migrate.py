@@ -26,9 +26,11 @@ def upgrade(db: Database) -> None:
 
 
 def bootstrap(db: Database) -> None:
+    from zhicheng.app import import_models
     from zhicheng.core.auth.services import ensure_builtin_roles
     from zhicheng.core.calendar.services import seed_from_package
 
+    import_models()  # modules' permissions extend the built-in roles
     with unit_of_work(db, MIGRATOR) as uow:
         ensure_builtin_roles(uow)
         seed_from_package(uow)

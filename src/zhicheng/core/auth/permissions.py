@@ -53,6 +53,15 @@ role("calendar_keeper", "日历维护员", "Calendar keeper", SELF, CALENDAR_MAN
 role("clerk", "业务经办人", "Clerk", SELF, ORGS_READ)
 
 
+def extend(code: str, *permissions: str) -> None:
+    """A module adds its permissions to a built-in role (synced into the database at `db upgrade`)."""
+    zh, en, held = ROLES[code]
+    unknown = [p for p in permissions if p not in PERMISSIONS]
+    if unknown:
+        raise ValueError(f"role {code} extended with unknown permissions {unknown}")
+    ROLES[code] = (zh, en, held + tuple(p for p in permissions if p not in held))
+
+
 @dataclass(frozen=True)
 class Scope:
     """A permission held over the org subtree rooted at `path`."""
