@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, then one summary table to paste into bench/README.md.
 
-    .venv/bin/python bench/run.py [--quick] [--db both|sqlite|postgresql] [--only append,verify,memory]
+    .venv/bin/python bench/run.py [--quick] [--db both|sqlite|postgresql] [--only append,verify,memory,search]
 
 --quick shrinks each run (3-second append rounds, 100,000 records to verify, 30 request rounds) for a check
 that everything works; the figures worth quoting come from a full run on an otherwise idle machine.
@@ -17,10 +17,11 @@ from typing import Any
 
 import audit_append
 import audit_verify
+import catalog_search
 import server_memory
 from tempdb import PG_ADMIN, pg_available
 
-BENCHES = ("append", "verify", "memory")
+BENCHES = ("append", "verify", "memory", "search")
 
 
 def _machine(pg: bool) -> str:
@@ -72,6 +73,17 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"{m['requests']} requests",
             )
         )
+    for r in results.get("search", []):
+        f, h = r["function"], r["http"]
+        rows.append(
+            (
+                f"catalog search, {r['resources']:,} resources, {r['queries']} queries",
+                r["dialect"],
+                f"search() p50/p95/p99 {f['p50']:.1f}/{f['p95']:.1f}/{f['p99']:.1f} ms "
+                f"(no cache: p95 {r['uncached']['p95']:.1f} ms); HTTP p95 {h['p95']:.1f} ms; "
+                f"reindex {r['index_s']:.0f} s",
+            )
+        )
     return rows
 
 
@@ -79,7 +91,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description="zhicheng benchmarks")
     ap.add_argument("--quick", action="store_true", help="small runs, to check that everything works")
     ap.add_argument("--db", default="both", choices=["both", "sqlite", "postgresql"])
-    ap.add_argument("--only", default=",".join(BENCHES), help="comma-separated: append,verify,memory")
+    ap.add_argument("--only", default=",".join(BENCHES), help="comma-separated: append,verify,memory,search")
     args = ap.parse_args()
     only = {b.strip() for b in args.only.split(",")}
     quick = ["--quick"] if args.quick else []
@@ -95,6 +107,9 @@ def main() -> int:
         print()
     if "memory" in only:
         results["memory"] = server_memory.main(quick)
+        print()
+    if "search" in only:
+        results["search"] = catalog_search.main([*quick, "--db", args.db])
         print()
     print(f"summary ({time.perf_counter() - t0:.0f} s)")
     rows = summary(results)

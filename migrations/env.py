@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from zhicheng.app import import_models
+from zhicheng.catalog.search import include_name
 from zhicheng.core.db import Base, make_engine
 from zhicheng.settings import load
 
@@ -31,6 +32,7 @@ def _migrate(conn) -> None:  # noqa: ANN001
         target_metadata=Base.metadata,
         render_as_batch=conn.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import pkgutil
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -15,7 +16,7 @@ from zhicheng.settings import Settings, load
 from zhicheng.web import errors
 from zhicheng.web.security import guard
 
-# Each entry is a package with optional `api` and `views` modules exposing `router`.
+# Each entry is a package whose `api`, `*_api` and `views` modules (where present) expose `router`.
 # Later systems (catalog, services, cityops, ...) add themselves here.
 MODULES = [
     "zhicheng.web",
@@ -43,6 +44,15 @@ def _optional(name: str):  # noqa: ANN202
         return None
 
 
+def _router_parts(package: str) -> list[str]:
+    """A module's routes live in `api.py`, further API surfaces in `*_api.py`, console pages in `views.py`."""
+    pkg = importlib.import_module(package)
+    names = [m.name for m in pkgutil.iter_modules(pkg.__path__)]
+    return sorted(n for n in names if n == "api" or n.endswith("_api")) + (
+        ["views"] if "views" in names else []
+    )
+
+
 def import_models() -> None:
     """Import every module's tables and permissions, so that Base.metadata and the role
     definitions are complete (Alembic, `db upgrade`, tests)."""
@@ -67,10 +77,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = db or Database(settings.database_url, secret=settings.secret_key)
     errors.install(app)
     for name in MODULES:
-        for part in ("api", "views"):
-            mod = _optional(f"{name}.{part}")
-            if mod is not None:
-                app.include_router(mod.router)
+        for part in _router_parts(name):
+            app.include_router(importlib.import_module(f"{name}.{part}").router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for alias, sub in VENDOR.items():
         folder = settings.node_modules / sub

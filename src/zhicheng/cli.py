@@ -26,7 +26,11 @@ app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 # modules that bring their own command groups: (module path, command name)
-MODULE_COMMANDS = [("zhicheng.core.calendar.cli", "calendar"), ("zhicheng.core.jobs.cli", "jobs")]
+MODULE_COMMANDS = [
+    ("zhicheng.core.calendar.cli", "calendar"),
+    ("zhicheng.core.jobs.cli", "jobs"),
+    ("zhicheng.catalog.cli", "catalog"),
+]
 CLI_ACTOR = Actor(kind="cli", name="operator")
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
+from zhicheng.catalog import search
 from zhicheng.catalog.models import CatalogClass, Resource, ResourceItem, ResourceVersion
 from zhicheng.catalog.schemas import ClassIn, ResourceIn
 from zhicheng.core.db import UnitOfWork, utcnow
@@ -90,6 +91,7 @@ def create_resource(uow: UnitOfWork, data: ResourceIn, note: str = "") -> Resour
         )
     )
     uow.record("catalog:resource:create", f"resource:{res.id}", {"code": res.code, "name": res.name})
+    search.index_resource(s, res.id)  # same transaction: the index never disagrees after a commit
     return res
 
 
@@ -116,7 +118,9 @@ def update_resource(uow: UnitOfWork, resource_id: int, data: ResourceIn, note: s
         uow.session.execute(delete(ResourceItem).where(ResourceItem.resource_id == res.id))
         _write_items(uow, res, data)
         changed.append("items")
-    return _new_version(uow, res, data, changed, note)
+    _new_version(uow, res, data, changed, note)
+    search.index_resource(uow.session, res.id)
+    return res
 
 
 def retire_resource(uow: UnitOfWork, resource_id: int, reason: str) -> Resource:
@@ -126,7 +130,9 @@ def retire_resource(uow: UnitOfWork, resource_id: int, reason: str) -> Resource:
     if res.status == "retired":
         raise Conflict("资源已撤销", "the resource is retired already")
     res.status = "retired"
-    return _new_version(uow, res, _items(uow, res), ["status"], reason)
+    _new_version(uow, res, _items(uow, res), ["status"], reason)
+    search.index_resource(uow.session, res.id)
+    return res
 
 
 def snapshot(res: Resource, items: Any) -> dict[str, Any]:

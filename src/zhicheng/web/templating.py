@@ -36,13 +36,20 @@ def _local(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> Any:
     lang = request_lang(request)
     who = principal(request)
+    entries = nav.visible(who) if who.authenticated else []
+    path = request.url.path
+    # the entry whose path is the longest prefix of this page is the one to highlight
+    active = max(
+        (i.path for _, items in entries for i in items if path.startswith(i.path)), key=len, default=None
+    )
     ctx = {
         "lang": lang,
         "_": lambda text: translate(text, lang),
         "me": who,
-        "nav": nav.visible(who) if who.authenticated else [],
+        "nav": entries,
+        "nav_active": active,
         "csrf": who.csrf or "",
-        "path": request.url.path,
+        "path": path,
         **(context or {}),
     }
     return templates().TemplateResponse(request, name, ctx, status_code=status)
