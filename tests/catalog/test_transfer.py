@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tests import personas
-from zhicheng.catalog import cli, services, transfer
+from zhicheng.catalog import cli, importer, services, transfer
 from zhicheng.catalog.models import Resource, ResourceItem, ResourceVersion
 from zhicheng.catalog.schemas import ClassIn, ResourceIn
 from zhicheng.core.audit.models import AuditRecord
@@ -117,7 +117,7 @@ def row(name: str, item: str, **over: str) -> list[str]:
 
 def run_import(db: Database, data: bytes, filename: str = "x.csv", dry_run: bool = False, **kw) -> dict:  # noqa: ANN003
     sheet = transfer.read_file(data, filename)
-    return transfer.import_sheet(db, ME, kw.get("provider", personas.WORLD.market), sheet, dry_run)
+    return importer.import_sheet(db, ME, kw.get("provider", personas.WORLD.market), sheet, dry_run)
 
 
 def upload(client, data: bytes, filename: str, provider: int | None = None, dry_run: bool = False):  # noqa: ANN001, ANN201
@@ -379,9 +379,9 @@ def test_dates_in_the_ways_people_write_them() -> None:
         "2024-01-31 08:00",
         "45322",
     ]:
-        assert transfer.parse_date(text) == expect, text
+        assert importer.parse_date(text) == expect, text
     for text in ["2024-02-30", "31/01/2024", "明天"]:
-        assert transfer.parse_date(text) is None
+        assert importer.parse_date(text) is None
 
 
 def test_cli_import_dry_run_then_import_then_export_round_trip(fresh_url, tmp_path) -> None:  # noqa: ANN001

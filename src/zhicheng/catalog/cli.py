@@ -8,12 +8,12 @@ from typing import Annotated
 
 import typer
 
-from zhicheng.catalog import transfer
+from zhicheng.catalog import importer, transfer
 from zhicheng.core.db import Actor, Database
 from zhicheng.core.errors import Invalid
 from zhicheng.settings import load
 
-app = typer.Typer(help="The data resource catalog: import and export.", no_args_is_help=True)
+app = typer.Typer(help="The data resource catalog: import, export, reindex.", no_args_is_help=True)
 OPERATOR = Actor(kind="cli", name="operator")
 OUTCOMES = (("created", "新建"), ("updated", "更新"), ("unchanged", "未变"), ("failed", "失败"))
 
@@ -37,7 +37,7 @@ def import_file(
         raise Invalid("文件超过 10 MB，请拆分后导入", "the file is larger than 10 MB; split it")
     db = _db()
     try:
-        report = transfer.import_sheet(
+        report = importer.import_sheet(
             db, OPERATOR, provider, transfer.read_file(file.read_bytes(), file.name), dry_run
         )
     finally:
@@ -81,3 +81,12 @@ def export_file(
         db.dispose()
     output.write_bytes(transfer.write_xlsx(rows) if kind == "xlsx" else transfer.write_csv(rows))
     typer.echo(f"{len(rows)} rows written to {output}")
+
+
+@app.command("reindex")
+def reindex() -> None:
+    """Rebuild the full-text search index (after renaming organizations or classes, or a restore)."""
+    from zhicheng.catalog.search import reindex_all
+
+    count = reindex_all(_db())
+    typer.echo(f"indexed {count} resources")

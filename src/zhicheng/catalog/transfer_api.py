@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Response, UploadFile
 
-from zhicheng.catalog import transfer
+from zhicheng.catalog import importer, transfer
 from zhicheng.catalog.permissions import CATALOG_MANAGE, CATALOG_READ
 from zhicheng.core.calendar.clock import local_date
 from zhicheng.core.db import utcnow
@@ -40,7 +40,7 @@ def import_catalog(
     if len(data) > transfer.MAX_BYTES:
         raise Invalid("文件超过 10 MB，请拆分后导入", "the file is larger than 10 MB; split it")
     sheet = transfer.read_file(data, file.filename or "")
-    return transfer.import_sheet(db, me.actor, provider_org_id, sheet, dry_run=dry_run)
+    return importer.import_sheet(db, me.actor, provider_org_id, sheet, dry_run=dry_run)
 
 
 @router.get("/export")
