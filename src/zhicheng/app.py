@@ -27,6 +27,7 @@ MODULES = [
     "zhicheng.core.calendar",
     "zhicheng.core.jobs",
     "zhicheng.catalog",
+    "zhicheng.sharing",
 ]
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 VENDOR = {  # npm package → the folder of it that the console serves
