@@ -4,14 +4,13 @@ checked against the consumer's or the provider's department (the data authority 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
-from sqlalchemy.orm import Session
 
 from zhicheng.core.auth import permissions as P
 from zhicheng.core.auth.principal import Principal
 from zhicheng.core.db import unit_of_work
 from zhicheng.core.errors import Forbidden, Invalid
 from zhicheng.sharing import queries, services
-from zhicheng.sharing.models import SharingGrant, SharingRequest
+from zhicheng.sharing.access import is_authority, is_party, require_authority
 from zhicheng.sharing.permissions import SHARING_DECIDE, SHARING_REQUEST, SHARING_REVIEW
 from zhicheng.sharing.schemas import DecideIn, GrantOut, ReasonIn, RequestIn, RequestOut, ReviewIn, SettleIn
 from zhicheng.web.deps import DB, Me, Reader, require
@@ -19,24 +18,6 @@ from zhicheng.web.security import access
 
 router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"])
 VIEW_PERMISSION = {"mine": SHARING_REQUEST, "review": SHARING_REVIEW, "decide": SHARING_DECIDE}
-
-
-def _paths(s: Session, obj: SharingRequest | SharingGrant) -> tuple[str, str]:
-    return queries.org_path(s, obj.consumer_org_id), queries.org_path(s, obj.provider_org_id)
-
-
-def _authority(me: Principal, s: Session, obj: SharingRequest | SharingGrant) -> bool:
-    return all(me.can(SHARING_REVIEW, p) for p in _paths(s, obj))
-
-
-def _require_authority(me: Principal, s: Session, obj: SharingRequest | SharingGrant) -> None:
-    if not _authority(me, s, obj):
-        raise Forbidden("无权审核该申请", "no data-authority permission over both departments")
-
-
-def _party(me: Principal, s: Session, obj: SharingRequest | SharingGrant) -> bool:
-    consumer, provider = _paths(s, obj)
-    return me.can(SHARING_REQUEST, consumer) or me.can(SHARING_DECIDE, provider) or _authority(me, s, obj)
 
 
 def _view_paths(me: Principal, view: str, permissions: dict[str, str]) -> list[str]:
@@ -76,7 +57,7 @@ def list_requests(
 @access(P.SELF)
 def get_request(request_id: int, s: Reader, me: Me) -> dict:
     req = queries.request(s, request_id)
-    if not _party(me, s, req):
+    if not is_party(me, s, req):
         raise Forbidden()
     return queries.shown(s, req)
 
@@ -85,7 +66,7 @@ def get_request(request_id: int, s: Reader, me: Me) -> dict:
 @access(SHARING_REVIEW)
 def review(request_id: int, body: ReviewIn, db: DB, me: Me) -> dict:
     with unit_of_work(db, me.actor) as uow:
-        _require_authority(me, uow.session, queries.request(uow.session, request_id))
+        require_authority(me, uow.session, queries.request(uow.session, request_id))
         req = services.review(uow, request_id, body.approve, body.reason)
         return queries.shown(uow.session, req)
 
@@ -114,7 +95,7 @@ def dispute(request_id: int, body: ReasonIn, db: DB, me: Me) -> dict:
 @access(SHARING_REVIEW)
 def settle(request_id: int, body: SettleIn, db: DB, me: Me) -> dict:
     with unit_of_work(db, me.actor) as uow:
-        _require_authority(me, uow.session, queries.request(uow.session, request_id))
+        require_authority(me, uow.session, queries.request(uow.session, request_id))
         req = services.settle(uow, request_id, body.upheld, body.reason)
         return queries.shown(uow.session, req)
 
@@ -133,6 +114,6 @@ def revoke(grant_id: int, body: ReasonIn, db: DB, me: Me) -> object:
     with unit_of_work(db, me.actor) as uow:
         grant = queries.grant(uow.session, grant_id)
         provider = queries.org_path(uow.session, grant.provider_org_id)
-        if not (me.can(SHARING_DECIDE, provider) or _authority(me, uow.session, grant)):
+        if not (me.can(SHARING_DECIDE, provider) or is_authority(me, uow.session, grant)):
             raise Forbidden("无权撤销该授权", "only the provider or the data authority may revoke it")
         return services.revoke(uow, grant_id, body.reason)
