@@ -11,24 +11,10 @@ from sqlalchemy import func, select
 from tests import personas
 from zhicheng.catalog import services
 from zhicheng.catalog.models import Resource
-from zhicheng.catalog.schemas import ClassIn, ResourceIn
+from zhicheng.catalog.schemas import ResourceIn
 from zhicheng.core.db import Actor, unit_of_work
 
 ME = Actor(kind="cli", name="tester")
-
-
-@pytest.fixture
-def classes(db) -> None:  # noqa: ANN001
-    with unit_of_work(db, ME) as uow:
-        for code, name in [
-            ("1", "基础信息资源"),
-            ("101", "人口基础信息"),
-            ("101001", "户籍人口"),
-            ("2", "主题信息资源"),
-            ("201", "市场监管"),
-            ("201001", "企业登记"),
-        ]:
-            services.create_class(uow, ClassIn(code=code, name=name))
 
 
 def body(**over) -> dict:  # noqa: ANN003

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from tests import personas
 from zhicheng.app import create_app
 from zhicheng.catalog import search, search_api, services
-from zhicheng.catalog.schemas import ClassIn, ResourceIn
+from zhicheng.catalog.schemas import ResourceIn
 from zhicheng.core.db import Actor, unit_of_work
 
 ME = Actor(kind="cli", name="tester")
@@ -23,20 +23,6 @@ def app(settings, db):  # noqa: ANN001, ANN201
     if not any(getattr(r, "path", None) == URL for r in made.routes):
         made.include_router(search_api.router)
     return made
-
-
-@pytest.fixture
-def classes(db) -> None:  # noqa: ANN001
-    with unit_of_work(db, ME) as uow:
-        for code, name in [
-            ("1", "基础信息资源"),
-            ("101", "人口基础信息"),
-            ("101001", "户籍人口"),
-            ("2", "主题信息资源"),
-            ("201", "市场监管"),
-            ("201001", "企业登记"),
-        ]:
-            services.create_class(uow, ClassIn(code=code, name=name))
 
 
 def body(**over) -> dict:  # noqa: ANN003
