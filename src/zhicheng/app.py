@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     import_models()
     app.state.settings = settings
-    app.state.db = db or Database(settings.database_url, secret=settings.secret_key)
+    app.state.db = db or Database.from_settings(settings)
     errors.install(app)
     for name in MODULES:
         for part in _router_parts(name):

@@ -39,8 +39,7 @@ def _settings() -> Settings:
 
 
 def _db() -> Database:
-    settings = _settings()
-    return Database(settings.database_url, secret=settings.secret_key)
+    return Database.from_settings(_settings())
 
 
 @app.command()

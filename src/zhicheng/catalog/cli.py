@@ -19,8 +19,7 @@ OUTCOMES = (("created", "新建"), ("updated", "更新"), ("unchanged", "未变"
 
 
 def _db() -> Database:
-    settings = load()
-    return Database(settings.database_url, secret=settings.secret_key)
+    return Database.from_settings(load())
 
 
 @app.command("import")

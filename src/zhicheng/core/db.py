@@ -125,6 +125,11 @@ class Database:
         # tests bind sessions to one connection whose outer transaction they roll back
         self.sessions = sessionmaker(bind=bind or self.engine, expire_on_commit=False, **session_kw)
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> Database:
+        """The database the settings name, keyed with their secret: how the app, the CLI and workers open it."""
+        return cls(settings.database_url, secret=settings.secret_key)
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name

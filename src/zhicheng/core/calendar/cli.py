@@ -21,7 +21,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 @contextmanager
 def _db() -> Iterator[Database]:
-    db = Database(load().database_url)
+    db = Database.from_settings(load())
     try:
         yield db
     finally:

@@ -17,7 +17,7 @@ CLI_ACTOR = Actor(kind="cli", name="operator")
 
 
 def _db() -> Database:
-    return Database(load().database_url)
+    return Database.from_settings(load())
 
 
 @app.command("list")

@@ -161,7 +161,7 @@ def run(settings: Settings, registry: Registry | None = None) -> None:
     """`zhicheng worker`: the loop in the foreground; SIGTERM or SIGINT stops it after the current job."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     registry = load_modules(settings) if registry is None else registry
-    db = Database(settings.database_url)
+    db = Database.from_settings(settings)
     worker = Worker(db, settings, registry=registry)
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -183,7 +183,7 @@ def run(settings: Settings, registry: Registry | None = None) -> None:
 def start_embedded(settings: Settings, registry: Registry | None = None) -> Worker:
     """`zhicheng serve`: the same loop in a daemon thread, stopped when the process exits."""
     registry = load_modules(settings) if registry is None else registry
-    db = Database(settings.database_url)
+    db = Database.from_settings(settings)
     worker = Worker(db, settings, registry=registry)
     worker.thread = threading.Thread(target=worker.serve_forever, name="zhicheng-worker", daemon=True)
     worker.thread.start()
