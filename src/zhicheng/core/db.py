@@ -127,7 +127,7 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Any) -> Database:
-        """The database the settings name, keyed with their secret: how the app, the CLI and workers open it."""
+        """The database the settings name, keyed with their secret: how the app, CLI and workers open it."""
         return cls(settings.database_url, secret=settings.secret_key)
 
     @property
