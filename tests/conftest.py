@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from tests import personas
@@ -79,6 +79,20 @@ def fresh_url(tmp_path: object) -> Iterator[str]:
     db.dispose()
     yield url
     drop()
+
+
+@pytest.fixture
+def demo_db(fresh_url: str) -> Iterator[tuple[Database, Settings]]:
+    """A fresh database and the settings to load the demo city into it."""
+    db = Database(fresh_url)
+    yield db, Settings(env="test", database_url=fresh_url, embedded_worker=False)
+    db.dispose()
+
+
+def count_rows(db: Database, tables: tuple) -> dict[str, int]:
+    """Rows per table: what "a second load changes nothing" compares."""
+    with db.read() as s:
+        return {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t in tables}
 
 
 @pytest.fixture(scope="session")

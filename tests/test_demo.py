@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from stdnum.cn import ric, uscc
 
+from tests.conftest import count_rows
 from zhicheng.app import create_app
 from zhicheng.core.audit.models import AuditRecord
 from zhicheng.core.audit.services import seal_all, verify
@@ -30,16 +31,8 @@ ZHICHENG = Path(sys.executable).parent / "zhicheng"
 TABLES = (Division, Org, Party, User, RoleGrant, ApiToken, AuditRecord)
 
 
-@pytest.fixture
-def demo_db(fresh_url: str):  # noqa: ANN201
-    db = Database(fresh_url)
-    yield db, Settings(env="test", database_url=fresh_url, embedded_worker=False)
-    db.dispose()
-
-
 def _counts(db: Database) -> dict[str, int]:
-    with db.read() as s:
-        return {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t in TABLES}
+    return count_rows(db, TABLES)
 
 
 def test_city_has_its_districts_departments_and_valid_codes(demo_db) -> None:  # noqa: ANN001

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import count_rows
 from zhicheng.catalog import demo as catalog_demo
 from zhicheng.catalog import demo_data, services
 from zhicheng.catalog.models import CatalogClass, Resource, ResourceItem, ResourceVersion
@@ -17,21 +17,12 @@ from zhicheng.core.audit.services import seal_all, verify
 from zhicheng.core.db import Database
 from zhicheng.core.orgs.models import Org
 from zhicheng.demo import city, load
-from zhicheng.settings import Settings
 
 TABLES = (CatalogClass, Resource, ResourceItem, ResourceVersion, AuditRecord)
 
 
-@pytest.fixture
-def demo_db(fresh_url: str):  # noqa: ANN201
-    db = Database(fresh_url)
-    yield db, Settings(env="test", database_url=fresh_url, embedded_worker=False)
-    db.dispose()
-
-
 def _counts(db: Database) -> dict[str, int]:
-    with db.read() as s:
-        return {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t in TABLES}
+    return count_rows(db, TABLES)
 
 
 def test_demo_catalogs(demo_db) -> None:  # noqa: ANN001

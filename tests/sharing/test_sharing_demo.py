@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from tests.conftest import count_rows
 from zhicheng.app import create_app
 from zhicheng.catalog import demo as catalog_demo
 from zhicheng.catalog.models import Resource
@@ -20,7 +20,6 @@ from zhicheng.core.auth.models import RoleGrant, User
 from zhicheng.core.calendar.models import Clock
 from zhicheng.core.db import Database
 from zhicheng.demo import city, load
-from zhicheng.settings import Settings
 from zhicheng.sharing import demo, queries
 from zhicheng.sharing.models import SharingGrant, SharingRequest
 
@@ -28,16 +27,8 @@ TABLES = (SharingRequest, SharingGrant, Clock, User, RoleGrant, AuditRecord)
 STATUSES = {"submitted", "rejected", "awaiting_provider", "granted", "refused", "disputed"}
 
 
-@pytest.fixture
-def demo_db(fresh_url: str):  # noqa: ANN201
-    db = Database(fresh_url)
-    yield db, Settings(env="test", database_url=fresh_url, embedded_worker=False)
-    db.dispose()
-
-
 def _counts(db: Database) -> dict[str, int]:
-    with db.read() as s:
-        return {t.__tablename__: s.scalar(select(func.count()).select_from(t)) for t in TABLES}
+    return count_rows(db, TABLES)
 
 
 def test_demo_requests_in_every_state(demo_db) -> None:  # noqa: ANN001

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
 from zhicheng.core.audit.chain import keyed_digest
@@ -126,12 +124,6 @@ def _org_id(org_ids: dict[str, Any], key: str | None) -> int | None:
     return org_ids[key]
 
 
-def _password_is(hashed: str, password: str) -> bool:
-    try:
-        return PasswordHasher().verify(hashed, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
 
 def accounts(uow: UnitOfWork, org_ids: dict[str, Any], step: Step) -> tuple[list[dict], list[dict], int]:
     """A user for every built-in role and one with none; the consumer system's token.
@@ -157,7 +149,7 @@ def accounts(uow: UnitOfWork, org_ids: dict[str, Any], step: Step) -> tuple[list
             )
             changed += 1
         else:
-            if not _password_is(user.password_hash, people.DEMO_PASSWORD):
+            if not auth.check_password(user.password_hash, people.DEMO_PASSWORD):
                 auth.set_password(uow, user.id, people.DEMO_PASSWORD)
                 changed += 1
             if not user.active:

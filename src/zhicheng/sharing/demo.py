@@ -16,8 +16,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -254,7 +252,7 @@ def _authority(db: Database, orgs: dict[str, Any]) -> tuple[dict[str, str], int]
             )
             user = auth.create_user(uow, data)
         else:
-            if not _password_is(user.password_hash, DEMO_PASSWORD):
+            if not auth.check_password(user.password_hash, DEMO_PASSWORD):
                 auth.set_password(uow, user.id, DEMO_PASSWORD)
             if not user.active:
                 auth.set_active(uow, user.id, True)
@@ -331,9 +329,3 @@ def _weekday(day: dt.date, forward: bool = False) -> dt.date:
         day += dt.timedelta(days=1 if forward else -1)
     return day
 
-
-def _password_is(hashed: str, password: str) -> bool:
-    try:
-        return PasswordHasher().verify(hashed, password)
-    except (VerificationError, InvalidHashError):
-        return False

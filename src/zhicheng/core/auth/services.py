@@ -191,7 +191,9 @@ def login(
             )
         user = s.scalar(select(User).where(User.username == username))
         ok = (
-            _check(user.password_hash if user else _DUMMY_HASH, password) and user is not None and user.active
+            check_password(user.password_hash if user else _DUMMY_HASH, password)
+            and user is not None
+            and user.active
         )
         s.add(LoginAttempt(username=username[:64], ip=ip[:64], at=now, ok=ok))
         cookie = secrets.token_urlsafe(32)
@@ -221,7 +223,8 @@ def logout(db: Database, cookie: str) -> None:
         s.execute(delete(WebSession).where(WebSession.id == keyed_digest(db.secret, cookie)))
 
 
-def _check(hashed: str, password: str) -> bool:
+def check_password(hashed: str, password: str) -> bool:
+    """Whether `password` matches an argon2 hash (False, never an error, for a malformed hash)."""
     try:
         with _HASHING:
             return _hasher.verify(hashed, password)
