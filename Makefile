@@ -8,7 +8,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help demo serve install test test-sqlite test-pg lint bench browser-deps clean
+.PHONY: help demo serve install test test-sqlite test-pg lint bench bench-deps browser-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -55,7 +55,15 @@ test-pg:
 lint: install ## ruff
 	$(VENV)/bin/ruff check src tests bench
 
-bench: install ## benchmarks with their figures (see bench/README.md)
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
+	$(PIP) install -q -e '.[test,bench]'
+	@touch $@
+
+bench-deps: $(VENV)/.bench-installed ## Datasette (PyPI) and wrk (Debian) for the side-by-side benchmarks
+	@command -v wrk >/dev/null || (apt-get install -y -q wrk >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)) || echo "could not install wrk"
+
+bench: install bench-deps ## benchmarks with their figures (see bench/README.md)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean: ## remove the virtualenv, node_modules and local data

@@ -18,10 +18,11 @@ from typing import Any
 import audit_append
 import audit_verify
 import catalog_search
+import exchange
 import server_memory
 from tempdb import PG_ADMIN, pg_available
 
-BENCHES = ("append", "verify", "memory", "search")
+BENCHES = ("append", "verify", "memory", "search", "exchange")
 
 
 def _machine(pg: bool) -> str:
@@ -84,6 +85,27 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"reindex {r['index_s']:.0f} s",
             )
         )
+    if x := results.get("exchange"):
+        d = x["datasette"]
+        rows.append(
+            (
+                f"Datasette, {x['rows']:,} rows, 100-row pages, {x['connections']} connections",
+                "sqlite",
+                f"{d['rps']:,.0f} req/s; p50 {d['p50_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms; "
+                f"RSS {d['rss_start_mib']:.0f} → {d['rss_end_mib']:.0f} MiB",
+            )
+        )
+        for dialect, r in x["zhicheng"].items():
+            rows.append(
+                (
+                    f"exchange API, same pages, {x['workers']} workers",
+                    dialect,
+                    f"{r['rps']:,.0f} req/s = {r['ratio']:.1f}× Datasette; p50 {r['p50_ms']:.1f} ms, "
+                    f"p99 {r['p99_ms']:.1f} ms; non-2xx {r['non2xx']}; "
+                    f"RSS {r['rss_start_mib']:.0f} → {r['rss_end_mib']:.0f} MiB "
+                    f"(peak {r['rss_peak_mib']:.0f})",
+                )
+            )
     return rows
 
 
@@ -91,7 +113,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description="zhicheng benchmarks")
     ap.add_argument("--quick", action="store_true", help="small runs, to check that everything works")
     ap.add_argument("--db", default="both", choices=["both", "sqlite", "postgresql"])
-    ap.add_argument("--only", default=",".join(BENCHES), help="comma-separated: append,verify,memory,search")
+    ap.add_argument("--only", default=",".join(BENCHES), help="comma-separated, of: " + ",".join(BENCHES))
     args = ap.parse_args()
     only = {b.strip() for b in args.only.split(",")}
     quick = ["--quick"] if args.quick else []
@@ -110,6 +132,9 @@ def main() -> int:
         print()
     if "search" in only:
         results["search"] = catalog_search.main([*quick, "--db", args.db])
+        print()
+    if "exchange" in only:
+        results["exchange"] = exchange.main([*quick, "--db", args.db])
         print()
     print(f"summary ({time.perf_counter() - t0:.0f} s)")
     rows = summary(results)

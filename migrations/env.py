@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from zhicheng.app import import_models
-from zhicheng.catalog.search import include_name
+from zhicheng.app import import_models, include_name
 from zhicheng.core.db import Base, make_engine
 from zhicheng.settings import load
 

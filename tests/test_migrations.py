@@ -6,8 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from zhicheng.app import import_models
-from zhicheng.catalog.search import include_name
+from zhicheng.app import import_models, include_name
 from zhicheng.core.db import Base, make_engine
 from zhicheng.core.migrate import alembic_config
 
@@ -19,7 +18,7 @@ def test_models_match_migrations(base_url: str) -> None:
         opts = {
             "compare_type": True,
             "render_as_batch": conn.dialect.name == "sqlite",
-            "include_name": include_name,  # the search index is kept by raw SQL, outside the models
+            "include_name": include_name,  # tables kept outside the models: search index, hosted data
         }
         ctx = MigrationContext.configure(conn, opts=opts)
         diff = compare_metadata(ctx, Base.metadata)

@@ -16,6 +16,13 @@ PUBLIC_ROUTES = {
     ("GET", "/login"),
     ("POST", "/login"),
     ("GET", "/lang/{lang}"),
+    # the CKAN action API and the DCAT-AP export serve the open catalog to anonymous harvesters
+    ("GET", "/api/3/action/{action}"),
+    ("POST", "/api/3/action/{action}"),
+    ("GET", "/api/action/{action}"),
+    ("POST", "/api/action/{action}"),
+    ("GET", "/api/v1/catalog/dcat.jsonld"),
+    ("GET", "/api/v1/catalog/dcat.ttl"),
 }
 
 

@@ -6,6 +6,7 @@ import importlib
 import logging
 import pkgutil
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -28,6 +29,8 @@ MODULES = [
     "zhicheng.core.jobs",
     "zhicheng.catalog",
     "zhicheng.sharing",
+    "zhicheng.exchange",
+    "zhicheng.quality",
 ]
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 VENDOR = {  # npm package → the folder of it that the console serves
@@ -57,9 +60,19 @@ def _router_parts(package: str) -> list[str]:
 def import_models() -> None:
     """Import every module's tables and permissions, so that Base.metadata and the role
     definitions are complete (Alembic, `db upgrade`, tests)."""
+    importlib.import_module("zhicheng.core.cache")  # core's own table outside the module packages
     for name in MODULES:
         _optional(f"{name}.models")
         _optional(f"{name}.permissions")
+
+
+def include_name(name: str | None, type_: str, parents: Any = None) -> bool:
+    """Alembic's include_name hook: leave out tables that live outside the models (the search index kept
+    by raw SQL, hosted datasets made at run time)."""
+    from zhicheng.catalog.search import include_name as search_tables
+    from zhicheng.exchange.datastore import include_name as hosted_tables
+
+    return search_tables(name, type_, parents) and hosted_tables(name, type_, parents)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -77,7 +90,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db or Database.from_settings(settings)
     errors.install(app)
-    for name in MODULES:
+    # the exchange API carries most calls, so its routes are matched first (FastAPI tries routers in order)
+    for name in sorted(MODULES, key=lambda m: m != "zhicheng.exchange"):
         for part in _router_parts(name):
             app.include_router(importlib.import_module(f"{name}.{part}").router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

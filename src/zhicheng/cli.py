@@ -30,6 +30,7 @@ MODULE_COMMANDS = [
     ("zhicheng.core.calendar.cli", "calendar"),
     ("zhicheng.core.jobs.cli", "jobs"),
     ("zhicheng.catalog.cli", "catalog"),
+    ("zhicheng.exchange.cli", "exchange"),
 ]
 CLI_ACTOR = Actor(kind="cli", name="operator")
 

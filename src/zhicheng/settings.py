@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     audit_seal_batch: int = Field(5000, description="audit records chained per sealing transaction")
     realname_provider: str = Field("demo", description="real-name verification backend: demo")
     node_modules: Path = Field(Path("node_modules"), description="where npm installed the front-end packages")
+    masking_profiles: str = Field(
+        "",
+        description="custom masking profiles as JSON: name → {base, rules} (docs/masking.md)",
+    )
+    exchange_max_rows: int = Field(1000, description="most rows one exchange call may ask for (limit)")
+    exchange_rate_per_minute: int = Field(
+        600, description="exchange calls per minute per grant, unless the grant says"
+    )
+    exchange_open_rate_per_minute: int = Field(
+        60, description="anonymous open-data calls per minute per address"
+    )
     cookie_secure: bool = Field(False, description="mark cookies Secure (set true behind HTTPS)")
 
     @model_validator(mode="after")

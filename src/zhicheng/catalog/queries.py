@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,6 +48,20 @@ def resource_by_code(s: Session, code: str) -> Resource:
     if found is None:
         raise NotFound(f"数据资源 {code} 不存在", f"resource {code} not found")
     return found
+
+
+def resource_head(s: Session, code: str) -> Any:
+    """The few columns the exchange checks on every call (a row, not an object): id, code, name, status,
+    open_type, provider_org_id, version, updated_at."""
+    row = s.execute(
+        select(
+            Resource.id, Resource.code, Resource.name, Resource.status, Resource.open_type,
+            Resource.provider_org_id, Resource.version, Resource.updated_at,
+        ).where(Resource.code == code)
+    ).first()
+    if row is None:
+        raise NotFound(f"数据资源 {code} 不存在", f"resource {code} not found")
+    return row
 
 
 def items(s: Session, resource_id: int) -> list[ResourceItem]:

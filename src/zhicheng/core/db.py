@@ -63,6 +63,11 @@ def utcnow() -> dt.datetime:
 
 def make_engine(url: str, **kw: Any) -> Engine:
     if url.startswith("sqlite"):
+        if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
+            # a file database: keep as many connections as the server has threads (anyio's 40), or
+            # every burst opens and closes overflow connections, each paying for its pragmas
+            kw.setdefault("pool_size", 40)
+            kw.setdefault("max_overflow", 10)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kw)
 
         @event.listens_for(engine, "connect")

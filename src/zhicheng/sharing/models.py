@@ -68,6 +68,11 @@ class SharingGrant(Base):
     valid_from: Mapped[dt.date] = mapped_column(Date, nullable=False)
     valid_until: Mapped[dt.date] = mapped_column(Date, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")  # active | revoked
+    # how the exchange treats this consumer: a masking profile (sharing.masking), rules for single items,
+    # and calls per minute (None: the platform default, ZHICHENG_EXCHANGE_RATE_PER_MINUTE)
+    masking_profile: Mapped[str] = mapped_column(String(40), nullable=False, default="standard")
+    mask_overrides: Mapped[dict[str, str]] = mapped_column(JSONType, nullable=False, default=dict)
+    rate_per_minute: Mapped[int | None] = mapped_column(Integer)
     granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[str | None] = mapped_column(String(160))

@@ -59,6 +59,24 @@ def active_grant(
     )
 
 
+def grant_terms(s: Session, consumer_org_id: int, resource_id: int, today: dt.date) -> Any:
+    """What the exchange needs of the grant in force (same rule as active_grant), as a row: id, items,
+    purpose, masking_profile, mask_overrides, rate_per_minute; None when there is none."""
+    g = SharingGrant
+    return s.execute(
+        select(g.id, g.items, g.purpose, g.masking_profile, g.mask_overrides, g.rate_per_minute)
+        .where(
+            g.consumer_org_id == consumer_org_id,
+            g.resource_id == resource_id,
+            g.status == "active",
+            g.valid_from <= today,
+            g.valid_until >= today,
+        )
+        .order_by(g.valid_until.desc())
+        .limit(1)
+    ).first()
+
+
 def _under(column: Any, paths: list[str]) -> Any:
     return or_(*(column.startswith(p) for p in paths)) if paths else false()
 

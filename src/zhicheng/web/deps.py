@@ -15,12 +15,18 @@ from zhicheng.settings import Settings
 from zhicheng.web.security import principal
 
 
-def get_db(request: Request) -> Database:
+# async, though nothing here awaits: FastAPI runs a plain `def` dependency in its thread pool, and a
+# hop to another thread per dependency per request costs more than the lookup itself
+async def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
+
+
+async def get_principal(request: Request) -> Principal:
+    return principal(request)
 
 
 def read_session(request: Request) -> Iterator[Session]:
@@ -30,7 +36,7 @@ def read_session(request: Request) -> Iterator[Session]:
 
 DB = Annotated[Database, Depends(get_db)]
 Conf = Annotated[Settings, Depends(get_settings)]
-Me = Annotated[Principal, Depends(principal)]
+Me = Annotated[Principal, Depends(get_principal)]
 Reader = Annotated[Session, Depends(read_session)]
 
 

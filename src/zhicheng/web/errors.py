@@ -49,6 +49,8 @@ def problem(
             **(extra or {}),
         }
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if status == 429 and extra and "retry_after" in extra:
+            headers = {"Retry-After": str(extra["retry_after"])}
         return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
     from zhicheng.web.templating import render
 

@@ -48,7 +48,7 @@ async def authenticate(request: Request) -> Principal:
     ip = request.client.host if request.client else None
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        found = await run_in_threadpool(auth.principal_for_token, db, header[7:].strip(), ip)
+        found = auth.principal_for_token(db, header[7:].strip(), ip)
         if found is None:
             raise Unauthenticated("令牌无效、已过期或已吊销", "token is invalid, expired or revoked")
         return found

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import threading
+from dataclasses import replace
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from zhicheng.core import cache
 from zhicheng.core.audit.chain import keyed_digest
 from zhicheng.core.audit.services import append
 from zhicheng.core.auth.models import ApiToken, LoginAttempt, Role, RoleGrant, User, WebSession
@@ -273,23 +275,46 @@ def principal_for_session(db: Database, cookie: str, ip: str | None) -> Principa
         )
 
 
+_TOKEN = select(
+    ApiToken.id, ApiToken.secret_hash, ApiToken.name, ApiToken.org_id, ApiToken.roles, ApiToken.expires_at,
+    ApiToken.revoked_at,
+)
+# Every API call authenticates its token. A token's caller (its org's path, its roles' permissions) is
+# cached per process under the "auth" generation (core.cache): any write to tokens, roles, grants, users
+# or orgs changes it, so a revoked token or a changed role is seen by the very next call.
+cache.watch("auth", "api_token", "role", "role_grant", "app_user", "org")
+_tokens: dict[tuple[str, str], tuple[int, str, dt.datetime, Principal]] = {}
+MAX_CACHED_TOKENS = 10_000
+
+
 def principal_for_token(db: Database, raw: str, ip: str | None) -> Principal | None:
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != "zc":
         return None
+    digest = keyed_digest(db.secret, parts[2])
     with db.read() as s:
-        token = s.scalar(select(ApiToken).where(ApiToken.key == parts[1]))
+        generation = cache.generations(s).get("auth", 0)
+        hit = _tokens.get((db.url, parts[1]))
+        if hit is not None and hit[0] == generation and hit[2] > utcnow():
+            if not secrets.compare_digest(hit[1], digest):
+                return None
+            return replace(hit[3], actor=replace(hit[3].actor, ip=ip))
+        token = s.execute(_TOKEN.where(ApiToken.key == parts[1])).first()
         if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
             return None
-        if not secrets.compare_digest(token.secret_hash, keyed_digest(db.secret, parts[2])):
+        if not secrets.compare_digest(token.secret_hash, digest):
             return None
         actor = Actor(kind="system", name=token.name, org_id=token.org_id, token_id=token.id, ip=ip)
-        return Principal(
+        found = Principal(
             actor=actor,
             scopes=_scopes(s, [(r, token.org_id) for r in token.roles]),
             display_name=token.name,
             roles=tuple(token.roles),
         )
+    if len(_tokens) >= MAX_CACHED_TOKENS:
+        _tokens.clear()
+    _tokens[(db.url, parts[1])] = (generation, token.secret_hash, token.expires_at, found)
+    return found
 
 
 def _user(s: Session, user_id: int) -> User:
