@@ -49,11 +49,12 @@ def _optional(name: str):  # noqa: ANN202
 
 
 def _router_parts(package: str) -> list[str]:
-    """A module's routes live in `api.py`, further API surfaces in `*_api.py`, console pages in `views.py`."""
+    """A module's routes live in `api.py`, further API surfaces in `*_api.py`, console pages in `views.py`
+    and, where a module has more than one screen family, `*_views.py`."""
     pkg = importlib.import_module(package)
     names = [m.name for m in pkgutil.iter_modules(pkg.__path__)]
-    return sorted(n for n in names if n == "api" or n.endswith("_api")) + (
-        ["views"] if "views" in names else []
+    return sorted(n for n in names if n == "api" or n.endswith("_api")) + sorted(
+        n for n in names if n == "views" or n.endswith("_views")
     )
 
 
@@ -90,10 +91,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db or Database.from_settings(settings)
     errors.install(app)
-    # the exchange API carries most calls, so its routes are matched first (FastAPI tries routers in order)
-    for name in sorted(MODULES, key=lambda m: m != "zhicheng.exchange"):
+    for name in MODULES:
         for part in _router_parts(name):
             app.include_router(importlib.import_module(f"{name}.{part}").router)
+    from zhicheng.exchange.lane import FastLane
+
+    app.add_middleware(FastLane)  # the records call with a token, answered before routing (exchange/lane.py)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for alias, sub in VENDOR.items():
         folder = settings.node_modules / sub

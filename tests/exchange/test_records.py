@@ -226,3 +226,16 @@ def test_masks_stored_at_load_equal_masks_made_at_read(as_system, hosted, db) ->
             for item, sens in items.items():
                 rule = overrides.get(item) or p.rule_for(sens)
                 assert row[item] == masking.RULES[rule](person[item]), (profile, item)
+
+
+def test_fast_lane_and_route_answer_alike(as_system, as_user, hosted, app) -> None:  # noqa: ANN001
+    """A bearer GET is answered by the lane (exchange/lane.py), a POST by the route: same rows, same errors."""
+    url = URL.format(hosted["code"])
+    lane = as_system.get(url, params={"filters": json.dumps({"所属区县": "秦淮区"}), "limit": 4}).json()
+    route = as_system.post(url, json={"filters": {"所属区县": "秦淮区"}, "limit": 4}).json()
+    assert lane == route
+    bad = as_system.get(url, params={"limit": "0", "lang": "en"})
+    assert bad.status_code == 422 and bad.json()["detail"] == "limit must be between 1 and 1000"
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    wrong = as_system.get(url, headers={"Authorization": "Bearer zc_nope_nope"})
+    assert wrong.status_code == 401  # a token that does not verify goes on to the guard

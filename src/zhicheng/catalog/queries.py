@@ -50,7 +50,7 @@ def resource_by_code(s: Session, code: str) -> Resource:
     return found
 
 
-def resource_head(s: Session, code: str) -> Any:
+def resource_head(s: Any, code: str) -> Any:
     """The few columns the exchange checks on every call (a row, not an object): id, code, name, status,
     open_type, provider_org_id, version, updated_at."""
     row = s.execute(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from sqlalchemy import BigInteger, String, event, select, text, update
+from sqlalchemy import BigInteger, Connection, String, event, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from zhicheng.core.db import Base
@@ -77,6 +77,6 @@ def _forget(session: Session) -> None:
 _READ = select(CacheGeneration.name, CacheGeneration.value)
 
 
-def generations(s: Session) -> dict[str, int]:
-    """Every generation as the session sees it (a handful of rows)."""
+def generations(s: Session | Connection) -> dict[str, int]:
+    """Every generation as the session (or connection) sees it (a handful of rows)."""
     return dict(s.execute(_READ).all())

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -145,6 +145,29 @@ class Database:
         usable (detached, not expired) after the block."""
         with self.sessions() as session:
             yield session
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A Core connection for the hottest reads (every API call), without an ORM session's bookkeeping.
+        Its transaction ends without committing. Tests bound to one connection get that connection."""
+        bound = self.sessions.kw.get("bind")
+        if isinstance(bound, Connection):
+            yield bound
+            return
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A Core connection in a transaction committed at the end (rolled back on error): for writes that
+        need no unit of work, such as grouped audit records of reads."""
+        bound = self.sessions.kw.get("bind")
+        if isinstance(bound, Connection):
+            with bound.begin_nested():
+                yield bound
+            return
+        with self.engine.begin() as conn:
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

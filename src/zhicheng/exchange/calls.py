@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from zhicheng.catalog import queries as catalog
@@ -75,7 +75,7 @@ MAX_ACCESS = 10_000
 
 
 def cached_resolve(
-    s: Session, actor: Actor, code: str, default_rate: int, open_rate: int, url: str
+    s: Session | Connection, actor: Actor, code: str, default_rate: int, open_rate: int, url: str
 ) -> Access:
     today = shanghai_today()
     key = (url, actor.kind == "public", actor.org_id, code, today, default_rate, open_rate)
@@ -103,7 +103,12 @@ _DATASET = select(
 
 
 def resolve(
-    s: Session, actor: Actor, code: str, default_rate: int, open_rate: int, today: dt.date | None = None
+    s: Session | Connection,
+    actor: Actor,
+    code: str,
+    default_rate: int,
+    open_rate: int,
+    today: dt.date | None = None,
 ) -> Access:
     """The access of `actor` to the resource `code`, or NotFound / Forbidden / Conflict. Rows, not ORM
     objects: this runs on every call."""
@@ -145,13 +150,14 @@ def resolve(
     return Access(res.id, code, grant_id, consumer, purpose, items, profile, over, rate, ds, key)
 
 
-def plan(s: Session, access: Access, profiles: dict[str, masking.Profile]) -> Plan:
+def plan(db: Database, access: Access, profiles: dict[str, masking.Profile]) -> Plan:
     found = _plans.get(access.plan_key)
     if found is not None:
         _plans.move_to_end(access.plan_key)
         return found
     ds = access.dataset
-    catalog_items = {i.name: i for i in catalog.items(s, access.resource_id)}
+    with db.read() as s:  # only when the plan is not cached: the catalog's items, as objects
+        catalog_items = {i.name: i for i in catalog.items(s, access.resource_id)}
     hosted_items = [c for c in ds.columns if c["item"] in catalog_items]
     wanted = set(access.items) if access.grant_id else set(catalog_items)
     table = datastore.table(ds.table_name or f"proxy_{ds.id}", ds.columns)
@@ -219,13 +225,13 @@ def search(
     open_rate: int,
 ) -> Answer:
     refused: Forbidden | None = None
-    with db.read() as s:  # one session for the grant check, the plan and the rows
+    with db.connect() as s:  # one connection for the grant check, the plan and the rows
         try:
             access = cached_resolve(s, actor, code, default_rate, open_rate, db.url)
         except Forbidden as exc:
             refused = exc
         if refused is None:
-            p = plan(s, access, profiles)
+            p = plan(db, access, profiles)
             built = build(p.shape, search)  # validates the query against the grant before anything runs
             ratelimit.take(f"g{access.grant_id}" if access.grant_id else f"ip:{actor.ip}", access.rate)
             proxied = access.dataset.mode == "proxied"

@@ -217,5 +217,12 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def analyze(conn: Connection, t: Table) -> None:
+    """Fresh planner statistics after a load (sampled: SQLite reads at most a few thousand rows per index)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA analysis_limit=2000")
+    conn.exec_driver_sql(f'ANALYZE "{t.name}"')  # the name is ours (xd_<id>_<n>), never a caller's
+
+
 def count(t: Table) -> Any:
     return func.count(t.c._id)

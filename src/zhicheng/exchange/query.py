@@ -42,6 +42,7 @@ KNOWN = {
     "records_format",
     "plain",
     "language",
+    "lang",  # the console's and the API's language switch, not a filter
 }
 DEFAULT_LIMIT = 100
 MAX_OFFSET = 10_000
@@ -286,7 +287,12 @@ def build(shape: Shape, search: Search) -> Built:
     page = select(*selected).where(cond)
     if search.cursor:
         page = page.where(_after(keys, _decode_cursor(search.cursor, keys, shape)))
-    order = [(c.desc().nulls_last() if desc else c.asc().nulls_first()) for c, desc in keys]
+    # NULL counts as the smallest value on both databases; `_id` is never NULL and is ordered plainly, so
+    # that PostgreSQL walks its primary key index instead of sorting
+    order = [
+        c.asc() if c is shape.id_column else (c.desc().nulls_last() if desc else c.asc().nulls_first())
+        for c, desc in keys
+    ]
     page = page.order_by(*order).limit(search.limit)
     if search.offset:
         page = page.offset(search.offset)

@@ -176,6 +176,7 @@ def load_rows(
             good = list({(r[key] if r[key] is not None else id(r)): r for r in good}.values())
         datastore.insert_rows(conn, table, good)
         ds.row_count = conn.scalar(select(datastore.count(table)))
+    datastore.analyze(conn, table)  # fresh statistics, or the planner guesses on a table it never saw
     now = utcnow()
     ds.loaded_at = ds.updated_at = now
     full_report = (report or []) + problems

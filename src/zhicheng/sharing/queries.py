@@ -59,7 +59,7 @@ def active_grant(
     )
 
 
-def grant_terms(s: Session, consumer_org_id: int, resource_id: int, today: dt.date) -> Any:
+def grant_terms(s: Any, consumer_org_id: int, resource_id: int, today: dt.date) -> Any:
     """What the exchange needs of the grant in force (same rule as active_grant), as a row: id, items,
     purpose, masking_profile, mask_overrides, rate_per_minute; None when there is none."""
     g = SharingGrant

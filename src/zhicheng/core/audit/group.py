@@ -62,11 +62,10 @@ class GroupCommit:
             raise slot.error
 
     def _write(self, entries: list[dict[str, Any]]) -> None:
-        from zhicheng.core.audit.services import write_entries
+        from zhicheng.core.audit.services import insert_entries
 
-        with self.db.sessions() as session:
-            write_entries(session, entries)
-            session.commit()
+        with self.db.transaction() as conn:
+            insert_entries(conn, entries)
 
 
 _groups: weakref.WeakKeyDictionary[Database, GroupCommit] = weakref.WeakKeyDictionary()

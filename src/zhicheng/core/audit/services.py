@@ -44,7 +44,11 @@ _INSERT = insert(AuditRecord.__table__)
 
 def write_entries(session: Session, entries: list[dict[str, Any]]) -> None:
     # a Core insert: an appended record needs none of the ORM's bookkeeping, and this is every write's path
-    session.connection().execute(_INSERT, entries)
+    insert_entries(session.connection(), entries)
+
+
+def insert_entries(conn: Any, entries: list[dict[str, Any]]) -> None:
+    conn.execute(_INSERT, entries)
 
 
 def append(session: Session, actor: Actor, tag: str, subject: str, change: dict[str, Any]) -> None:

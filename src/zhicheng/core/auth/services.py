@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.orm import Session
 
 from zhicheng.core import cache
@@ -234,12 +234,12 @@ def check_password(hashed: str, password: str) -> bool:
         return False
 
 
-def _scopes(s: Session, grants: list[tuple[str, int]]) -> tuple[Scope, ...]:
+def _scopes(s: Session | Connection, grants: list[tuple[str, int]]) -> tuple[Scope, ...]:
     if not grants:
         return ()
-    roles = {
-        r.code: r.permissions for r in s.scalars(select(Role).where(Role.code.in_({g[0] for g in grants})))
-    }
+    roles = dict(
+        s.execute(select(Role.code, Role.permissions).where(Role.code.in_({g[0] for g in grants}))).all()
+    )
     paths = dict(
         s.execute(
             select(Org.id, Org.path).where(Org.id.in_({g[1] for g in grants}), Org.active.is_(True))
@@ -292,7 +292,7 @@ def principal_for_token(db: Database, raw: str, ip: str | None) -> Principal | N
     if len(parts) != 3 or parts[0] != "zc":
         return None
     digest = keyed_digest(db.secret, parts[2])
-    with db.read() as s:
+    with db.connect() as s:
         generation = cache.generations(s).get("auth", 0)
         hit = _tokens.get((db.url, parts[1]))
         if hit is not None and hit[0] == generation and hit[2] > utcnow():
