@@ -1,15 +1,17 @@
 """One governed exchange call: who is asking, what they were granted, the rows, the masking, the record.
 
-    access   the resource by code, its dataset, and the consumer's grant in force (read fresh every call, so
-             a revoked or expired grant stops the next call); anonymous callers get open data only
+    access   the resource by code, its dataset, and the consumer's grant in force; cached per process but
+             checked on every call against the "exchange" generation (core.cache), so a revoked or expired
+             grant stops the next call; anonymous callers get open data only
     limit    the grant's calls per minute (ratelimit)
     rows     hosted: SQL over the dataset's table; proxied: the provider's API (proxy.fetch)
     mask     granted items only, each masked by its sensitivity under the grant's profile
     record   "exchange:records:read" on the audit chain (consumer, grant, purpose, SM3 of the query, rows),
              committed before the answer leaves: no answer without its record
 
-What does not change per call (the table, item types, the compiled masker) is cached per process, keyed
-by the versions of the dataset, the resource and the grant's masking, so any change rebuilds it.
+What does not change per call (the table, item types, the compiled masker, which columns hold values masked
+at load) is cached per process, keyed by the versions of the dataset, the resource and the grant's masking,
+so any change rebuilds it.
 """
 
 from __future__ import annotations

@@ -81,18 +81,6 @@ def table(name: str, columns: list[dict[str, Any]]) -> Table:
     return found
 
 
-def with_masks(columns: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Add each row's precomputed masked values (rows keyed by column)."""
-    plan = [
-        (c["column"], m, masking.RULES[rule]) for c in columns for rule, m in c.get("masked", {}).items()
-    ]
-    if plan:
-        for row in rows:
-            for col, target, rule in plan:
-                row[target] = rule(row[col])
-    return rows
-
-
 def table_name(dataset_id: int, generation: int) -> str:
     return f"{PREFIX}{dataset_id}_{generation}"
 

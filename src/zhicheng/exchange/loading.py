@@ -69,7 +69,7 @@ class Digest:
 
 
 def note(row: int | None, item: str, zh: str, en: str) -> dict[str, Any]:
-    """A line of a load's report, shaped like services.validate_rows' problems."""
+    """A line of a load's report, shaped like the problems of services.Validation."""
     return {"row": row, "item": item, "zh": zh, "en": en}
 
 
@@ -176,7 +176,7 @@ def records_of(body: Any) -> list[Any] | None:
 
 
 class RowNumbers:
-    """validate_rows numbers the rows it is given 1, 2, 3…; a sheet skips its header and blank rows. This
+    """services.Validation numbers the rows it is given 1, 2, 3…; a sheet skips its header and blank rows. This
     keeps the few places where the two part, to put the sheet's own numbers in the report."""
 
     def __init__(self, first: int) -> None:

@@ -7,7 +7,7 @@ the new rows happen in one transaction with their audit record.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +18,7 @@ from zhicheng.core.db import UnitOfWork, utcnow
 from zhicheng.core.errors import Conflict, Invalid, NotFound
 from zhicheng.exchange import datastore
 from zhicheng.exchange.models import DataLoad, Dataset
+from zhicheng.sharing import masking
 
 MAX_REPORTED = 1000  # rejected rows listed in a load's report (all are counted)
 
@@ -102,6 +103,17 @@ def proxy(uow: UnitOfWork, resource_id: int, url: str, token: str | None = None)
     return ds
 
 
+def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def hosted(uow: UnitOfWork, dataset_id: int) -> Dataset:
     ds = uow.session.get(Dataset, dataset_id)
     if ds is None:
@@ -111,27 +123,39 @@ def hosted(uow: UnitOfWork, dataset_id: int) -> Dataset:
     return ds
 
 
-def validate_rows(
-    columns: list[dict[str, str]], rows: Iterable[Mapping[str, Any]], first_row: int = 1
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int, int]:
-    """(good rows keyed by column, report, rows read, rows rejected). Rows are keyed by item name; a row
-    is rejected whole when any value does not fit its item (a half-right row is a wrong row)."""
-    good, report, read, rejected = [], [], 0, 0
-    for n, row in enumerate(rows, start=first_row):
-        read += 1
-        out, problems = {}, []
-        for c in columns:
-            try:
-                out[c["column"]] = datastore.coerce(row.get(c["item"]), c["type"])
-            except datastore.BadValue as exc:
-                problems.append({"row": n, "item": c["item"], "zh": exc.args[0], "en": exc.args[1]})
-        if problems:
-            rejected += 1
-            if len(report) < MAX_REPORTED:
-                report.extend(problems[: MAX_REPORTED - len(report)])
-        else:
-            good.append(out)
-    return good, report, read, rejected
+class Validation:
+    """Rows checked against the items as they stream through (a million-row load never sits in memory
+    whole): `good(rows)` yields each valid row keyed by column, with its precomputed masks; the counts and the
+    report fill in as it goes. Rows are keyed by item name; a row is rejected whole when any value does not
+    fit its item (a half-right row is a wrong row)."""
+
+    def __init__(self, columns: list[dict[str, Any]], first_row: int = 1) -> None:
+        self.columns, self.first_row = columns, first_row
+        self.read = self.rejected = 0
+        self.report: list[dict[str, Any]] = []
+
+    def good(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+        masks = [
+            (c["column"], m, masking.RULES[rule])
+            for c in self.columns
+            for rule, m in c.get("masked", {}).items()
+        ]
+        for n, row in enumerate(rows, start=self.first_row):
+            self.read += 1
+            out, problems = {}, []
+            for c in self.columns:
+                try:
+                    out[c["column"]] = datastore.coerce(row.get(c["item"]), c["type"])
+                except datastore.BadValue as exc:
+                    problems.append({"row": n, "item": c["item"], "zh": exc.args[0], "en": exc.args[1]})
+            if problems:
+                self.rejected += 1
+                if len(self.report) < MAX_REPORTED:
+                    self.report.extend(problems[: MAX_REPORTED - len(self.report)])
+                continue
+            for col, target, rule in masks:
+                out[target] = rule(out[col])
+            yield out
 
 
 def load_rows(
@@ -147,16 +171,16 @@ def load_rows(
     report: list[dict[str, Any]] | None = None,
     first_row: int = 1,
 ) -> DataLoad:
-    """Load rows (keyed by item name) into a hosted dataset.
+    """Load rows (keyed by item name) into a hosted dataset, streaming.
 
     full: the rows replace the dataset's (a new table generation swapped in); incremental: rows are added,
-    and when the dataset has a key item, rows with the same key are replaced. `report` carries problems the
-    caller found before rows existed (a file's header, its encoding), kept at the head of the report."""
+    and when the dataset has a key item, rows with the same key are replaced (the last one wins). `report`
+    carries problems the caller found before rows existed (a file's header, its encoding), kept at the head
+    of the report."""
     if mode not in ("full", "incremental"):
         raise Invalid("导入方式应为 full 或 incremental", "mode must be full or incremental", field="mode")
     ds = hosted(uow, dataset_id)
-    good, problems, read, rejected = validate_rows(ds.columns, rows, first_row)
-    good = datastore.with_masks(ds.columns, good)
+    check = Validation(ds.columns, first_row)
     conn = uow.session.connection()
     if mode == "full":
         old = ds.table_name
@@ -164,31 +188,33 @@ def load_rows(
         ds.table_name = datastore.table_name(ds.id, ds.version)
         table = datastore.create(conn, ds.table_name, ds.columns)
         datastore.drop(conn, old, ds.columns)
-        ds.row_count = datastore.insert_rows(conn, table, good)
+        loaded = ds.row_count = datastore.insert_rows(conn, table, check.good(rows))
     else:
         table = datastore.table(ds.table_name or "", ds.columns)
         key = next((c["column"] for c in ds.columns if c["item"] == ds.key_item), None)
-        if key is not None:
-            keys = list({r[key] for r in good if r[key] is not None})
-            for i in range(0, len(keys), 500):
-                conn.execute(delete(table).where(table.c[key].in_(keys[i : i + 500])))
-            # the last row of a batch wins when a key repeats within it
-            good = list({(r[key] if r[key] is not None else id(r)): r for r in good}.values())
-        datastore.insert_rows(conn, table, good)
+        loaded = 0
+        for chunk in _chunks(check.good(rows), datastore.CHUNK):
+            if key is not None:
+                # the last row wins when a key repeats within the chunk; a later chunk replaces earlier ones
+                chunk = list({(r[key] if r[key] is not None else id(r)): r for r in chunk}.values())
+                keys = list({r[key] for r in chunk if r[key] is not None})
+                for i in range(0, len(keys), 500):
+                    conn.execute(delete(table).where(table.c[key].in_(keys[i : i + 500])))
+            loaded += datastore.insert_rows(conn, table, chunk)
         ds.row_count = conn.scalar(select(datastore.count(table)))
     datastore.analyze(conn, table)  # fresh statistics, or the planner guesses on a table it never saw
     now = utcnow()
     ds.loaded_at = ds.updated_at = now
-    full_report = (report or []) + problems
+    full_report = (report or []) + check.report
     load = DataLoad(
         dataset_id=ds.id,
         source=source,
         filename=filename[:255],
         format=fmt,
         mode=mode,
-        rows_read=read,
-        rows_loaded=len(good),
-        rows_rejected=rejected,
+        rows_read=check.read,
+        rows_loaded=loaded,
+        rows_rejected=check.rejected,
         report=full_report[:MAX_REPORTED],
         digest=digest,
         actor=uow.actor.label[:160],
@@ -206,9 +232,9 @@ def load_rows(
             "mode": mode,
             "file": filename,
             "digest": digest,
-            "read": read,
-            "loaded": len(good),
-            "rejected": rejected,
+            "read": check.read,
+            "loaded": loaded,
+            "rejected": check.rejected,
         },
     )
     return load
