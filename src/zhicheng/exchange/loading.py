@@ -176,8 +176,8 @@ def records_of(body: Any) -> list[Any] | None:
 
 
 class RowNumbers:
-    """services.Validation numbers the rows it is given 1, 2, 3…; a sheet skips its header and blank rows. This
-    keeps the few places where the two part, to put the sheet's own numbers in the report."""
+    """services.Validation numbers the rows it is given 1, 2, 3…; a sheet skips its header and blank rows.
+    This keeps the few places where the two part, to put the sheet's own numbers in the report."""
 
     def __init__(self, first: int) -> None:
         self.first = first
