@@ -229,7 +229,7 @@ def test_masks_stored_at_load_equal_masks_made_at_read(as_system, hosted, db) ->
 
 
 def test_fast_lane_and_route_answer_alike(as_system, as_user, hosted, app) -> None:  # noqa: ANN001
-    """A bearer GET is answered by the lane (exchange/lane.py), a POST by the route: same rows, same errors."""
+    """A bearer GET is answered by the lane (exchange/lane.py), a POST by the route: alike, errors too."""
     url = URL.format(hosted["code"])
     lane = as_system.get(url, params={"filters": json.dumps({"所属区县": "秦淮区"}), "limit": 4}).json()
     route = as_system.post(url, json={"filters": {"所属区县": "秦淮区"}, "limit": 4}).json()
