@@ -235,13 +235,13 @@ def resource_new(request: Request, s: Reader, me: Me) -> Any:
     return _form(request, s, me, None, {"share_mode": "api", "open_type": "none", "grade": "general"}, [])
 
 
-@router.get("/catalog/{resource_id}")
+@router.get("/catalog/{resource_id:int}")
 @access(CATALOG_READ)
 def resource_detail(request: Request, resource_id: int, s: Reader, me: Me) -> Any:
     return _detail(request, s, me, resource_id)
 
 
-@router.get("/catalog/{resource_id}/versions/{number}")
+@router.get("/catalog/{resource_id:int}/versions/{number}")
 @access(CATALOG_READ)
 def resource_version(request: Request, resource_id: int, number: int, s: Reader) -> Any:
     res = queries.resource(s, resource_id)
@@ -396,7 +396,7 @@ def resource_create(request: Request, db: DB, me: Me, posted: Posted) -> Any:
     )
 
 
-@router.get("/catalog/{resource_id}/edit")
+@router.get("/catalog/{resource_id:int}/edit")
 @access(CATALOG_MANAGE)
 def resource_edit(request: Request, resource_id: int, s: Reader, me: Me) -> Any:
     res = queries.resource(s, resource_id)
