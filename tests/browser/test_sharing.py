@@ -146,4 +146,4 @@ def test_apply_review_grant_in_the_browser(new_page) -> None:  # noqa: ANN001
     mine = clerk.get_by_test_id("grants-mine")
     expect(mine).to_contain_text("企业信用评价信息")
     expect(mine).to_contain_text("统一社会信用代码、法定代表人")
-    expect(mine).to_contain_text("有效")
+    expect(mine).to_contain_text("生效中")

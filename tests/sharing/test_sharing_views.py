@@ -180,7 +180,7 @@ def test_provider_grants_and_revokes(db, world, as_user) -> None:  # noqa: ANN00
     assert short.status_code == 422 and "至少 10 个字" in short.text
     r = provider.form(f"/sharing/grants/{gid}/revoke", {"reason": "消费方系统发生数据泄露，暂停共享"})
     assert r.status_code == 303
-    assert "已撤销" in clerk.get("/sharing/grants").text
+    assert "已吊销" in clerk.get("/sharing/grants").text
     with db.read() as s:
         assert queries.active_grant(s, personas.WORLD.market, world["cond"]) is None
 
