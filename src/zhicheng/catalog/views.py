@@ -4,6 +4,7 @@ and the cataloguing form. Reads go through catalog.queries; writes only through 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -209,6 +210,11 @@ def _meta_context(s: Session, snap: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Panels other modules add to the resource page (the exchange's data panel and masked sample): name →
+# function(session, caller, resource) giving the template's context under that name, or None to show nothing.
+DETAIL_PANELS: dict[str, Callable[[Session, Any, Resource], Any]] = {}
+
+
 def _detail(
     request: Request, s: Session, me: Any, resource_id: int, error: str | None = None, status: int = 200
 ) -> Any:
@@ -224,6 +230,7 @@ def _detail(
             "versions": queries.versions(s, res.id),
             "can_manage": res.status == "published" and me.can(CATALOG_MANAGE, provider.path),
             "error": error,
+            **{name: panel(s, me, res) for name, panel in DETAIL_PANELS.items()},
         },
         status,
     )
