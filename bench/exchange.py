@@ -253,6 +253,12 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def _passed() -> dict[str, str]:
+    """Settings for our server given to the benchmark as ZHICHENG_BENCH_<NAME> (e.g. the seal batch)."""
+    prefix = "ZHICHENG_BENCH_SERVER_"
+    return {"ZHICHENG_" + k[len(prefix) :]: v for k, v in os.environ.items() if k.startswith(prefix)}
+
+
 def serve(cmd: list[str], env: dict[str, str], base: str, ready: str) -> subprocess.Popen:
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
@@ -313,7 +319,7 @@ def run_zhicheng(args: argparse.Namespace, dialect: str) -> dict:
         world = zhicheng_world(url, args.rows)
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        env = cli_env(url, ZHICHENG_EMBEDDED_WORKER="true")
+        env = cli_env(url, ZHICHENG_EMBEDDED_WORKER="true", **_passed())
         cmd = [
             str(ZHICHENG),
             "serve",

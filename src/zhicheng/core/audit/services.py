@@ -67,40 +67,56 @@ def _head(session: Session) -> tuple[int, str]:
 
 
 def seal(db: Database, batch: int = 5000) -> int:
-    """Chain committed, unsealed records in one transaction; returns how many were sealed."""
+    """Chain committed, unsealed records; returns how many were sealed.
+
+    The batch is read and its hashes computed outside any write lock; then one short transaction takes the
+    lock, checks that the chain's head has not moved meanwhile (another sealer: then nothing is written and
+    the next tick retries) and writes the seals. Writers of new records (every audited transaction) thus
+    wait at most for that UPDATE, never for the hashing of a whole batch."""
+    with db.read() as session:
+        head = _head(session)
+        rows = session.execute(
+            select(
+                AuditRecord.id,
+                AuditRecord.at,
+                AuditRecord.actor,
+                AuditRecord.org_id,
+                AuditRecord.tag,
+                AuditRecord.subject,
+                AuditRecord.change_digest,
+            )
+            .where(AuditRecord.seq.is_(None))
+            .order_by(AuditRecord.id)
+            .limit(batch)
+        ).all()
+    if not rows:
+        return 0
+    seq, prev = head
+    values = []
+    for rec in rows:
+        seq += 1
+        digest = record_hash(
+            seq=seq,
+            id=rec.id,
+            at=rec.at,
+            actor=rec.actor,
+            org_id=rec.org_id,
+            tag=rec.tag,
+            subject=rec.subject,
+            change_digest=rec.change_digest,
+            prev_hash=prev,
+        )
+        values.append({"id": rec.id, "seq": seq, "prev_hash": prev, "hash": digest})
+        prev = digest
     with db.sessions() as session, session.begin():
         if db.dialect == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEAL_LOCK})
-        else:  # take SQLite's write lock now so that two sealers cannot both read the same head
+        else:  # take SQLite's write lock now, so that the head read next cannot change before the update
             session.execute(text("UPDATE audit_record SET id = id WHERE 0"))
-        seq, prev = _head(session)
-        rows = (
-            session.execute(
-                select(AuditRecord).where(AuditRecord.seq.is_(None)).order_by(AuditRecord.id).limit(batch)
-            )
-            .scalars()
-            .all()
-        )
-        values = []
-        for rec in rows:
-            seq += 1
-            digest = record_hash(
-                seq=seq,
-                id=rec.id,
-                at=rec.at,
-                actor=rec.actor,
-                org_id=rec.org_id,
-                tag=rec.tag,
-                subject=rec.subject,
-                change_digest=rec.change_digest,
-                prev_hash=prev,
-            )
-            values.append({"id": rec.id, "seq": seq, "prev_hash": prev, "hash": digest})
-            prev = digest
-        if values:
-            session.expunge_all()
-            session.execute(update(AuditRecord), values)
-        return len(values)
+        if _head(session) != head:
+            return 0  # another sealer went first; these records are read again on the next tick
+        session.execute(update(AuditRecord), values)
+    return len(values)
 
 
 def seal_all(db: Database, batch: int = 5000) -> int:
