@@ -23,6 +23,10 @@ PUBLIC_ROUTES = {
     ("POST", "/api/action/{action}"),
     ("GET", "/api/v1/catalog/dcat.jsonld"),
     ("GET", "/api/v1/catalog/dcat.ttl"),
+    # anyone holding a certificate (or its QR code) can check it
+    ("GET", "/verify"),
+    ("GET", "/verify/{number}"),
+    ("GET", "/api/v1/certificates/{number}/verify"),
 }
 
 

@@ -27,10 +27,14 @@ MODULES = [
     "zhicheng.core.audit",
     "zhicheng.core.calendar",
     "zhicheng.core.jobs",
+    "zhicheng.core.notify",
     "zhicheng.catalog",
     "zhicheng.sharing",
     "zhicheng.exchange",
     "zhicheng.quality",
+    "zhicheng.approvals",
+    "zhicheng.certificates",
+    "zhicheng.cityops",
 ]
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 VENDOR = {  # npm package → the folder of it that the console serves

@@ -45,6 +45,20 @@ class Settings(BaseSettings):
     exchange_open_rate_per_minute: int = Field(
         60, description="anonymous open-data calls per minute per address"
     )
+    approvals_warn_days: int = Field(2, description="working days before a limit when a case turns yellow")
+    approvals_max_upload_mb: int = Field(20, description="largest file an applicant may upload, MB")
+    certificate_sm2_private_key: str = Field(
+        "", description="SM2 private key (64 hex) that signs certificates; empty: generated, kept sealed"
+    )
+    certificate_verify_base_url: str = Field(
+        "", description="public base URL of certificate QR codes; empty: the request's address"
+    )
+    notify_max_attempts: int = Field(8, description="delivery attempts before a message is dead-lettered")
+    notify_retry_seconds: int = Field(30, description="wait after a first failure; doubles, at most 1 h")
+    notify_sms_sender: str = Field("log", description="SMS sender: log (demo) or a registered gateway")
+    notify_email_sender: str = Field("log", description="e-mail sender: log (demo) or a registered gateway")
+    notify_webhook_timeout_seconds: float = Field(10, description="webhook answer timeout, seconds")
+    notify_webhook_secret: str = Field("", description="HMAC-SM3 key signing webhooks; empty: unsigned")
     cookie_secure: bool = Field(False, description="mark cookies Secure (set true behind HTTPS)")
 
     @model_validator(mode="after")
