@@ -63,7 +63,12 @@ def _fresh_caches() -> Iterator[None]:
     ratelimit.reset()
 
 
-def make_resource(db: Database, name: str = "全市实有人口基础信息", share_type: str = "有条件共享") -> int:
+def make_resource(
+    db: Database,
+    name: str = "全市实有人口基础信息",
+    share_type: str = "有条件共享",
+    open_type: str = "不予开放",
+) -> int:
     w = personas.WORLD
     with unit_of_work(db, ME) as uow:
         for code, cname in [("1", "基础信息资源"), ("102", "人口基础信息"), ("102001", "实有人口")]:
@@ -80,7 +85,7 @@ def make_resource(db: Database, name: str = "全市实有人口基础信息", sh
                 share_type=share_type,
                 share_condition="仅限本部门履职使用" if share_type == "有条件共享" else None,
                 share_basis="《政务数据共享管理办法》",
-                open_type="不予开放",
+                open_type=open_type,
                 items=ITEMS,
             ),
         )

@@ -239,3 +239,25 @@ def test_fast_lane_and_route_answer_alike(as_system, as_user, hosted, app) -> No
     assert bad.headers["content-type"].startswith("application/problem+json")
     wrong = as_system.get(url, headers={"Authorization": "Bearer zc_nope_nope"})
     assert wrong.status_code == 401  # a token that does not verify goes on to the guard
+
+
+def test_open_data_is_read_anonymously_through_ckan_with_the_strict_profile(client, db) -> None:  # noqa: ANN001
+    from tests.exchange.conftest import people
+    from zhicheng.exchange import services
+
+    rid = make_resource(db, name="开放的人口样本", share_type="无条件共享", open_type="无条件开放")
+    with unit_of_work(db, ME) as uow:
+        ds = services.host(uow, rid)
+        services.load_rows(uow, ds.id, people(3), mode="full", source="upload", fmt="csv")
+    r = client.get("/api/3/action/datastore_search", params={"resource_id": _code(db, rid), "limit": 2})
+    assert r.status_code == 200, r.text
+    first = r.json()["result"]["records"][0]
+    assert (
+        first["姓名"] == "*" * len("张小明")
+        and first["公民身份号码"].startswith("3")
+        and "*" in first["公民身份号码"]
+    )
+    assert first["所属区县"] == "玄武区"
+    with db.read() as s:
+        actors = s.scalars(select(AuditRecord.actor).where(AuditRecord.tag == "exchange:records:read")).all()
+    assert actors == ["public:anonymous"]

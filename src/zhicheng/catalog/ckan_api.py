@@ -53,6 +53,7 @@ class Call:
     base: str
     db: Any = None  # the app's Database and Settings, for actions that call other modules' services
     settings: Any = None
+    ip: str | None = None  # the caller's address (anonymous callers are rate-limited by it)
 
 
 Action = Callable[[Call, dict[str, Any]], Any]
@@ -139,7 +140,8 @@ def _run(request: Request, name: str, data: dict[str, Any], base: str) -> Any:
     try:
         with request.app.state.db.read() as s:
             state = request.app.state
-            return fn(Call(s, me, Viewer.of(me), base, state.db, state.settings), data)
+            ip = request.client.host if request.client else None
+            return fn(Call(s, me, Viewer.of(me), base, state.db, state.settings, ip), data)
     except NotFound as exc:
         raise not_found(exc.detail_zh, exc.detail_en) from None
     except Invalid as exc:

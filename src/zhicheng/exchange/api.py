@@ -4,6 +4,7 @@ resource's data, and usage statistics."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
@@ -160,8 +161,10 @@ def datastore_search(c: ckan_api.Call, data: dict[str, Any]) -> dict[str, Any]:
     if not code:
         raise Invalid("缺少 resource_id", "resource_id is required", field="resource_id")
     raw = {k: v for k, v in data.items() if k not in ("resource_id", "id")}
-    db, settings = c.db, c.settings
-    result = read_records(db, settings, c.me, code, raw)
+    me = c.me
+    if not me.authenticated:  # anonymous open-data readers are limited per address, not all together
+        me = replace(me, actor=replace(me.actor, ip=c.ip))
+    result = read_records(c.db, c.settings, me, code, raw)
     links = {"start": f"/api/3/action/datastore_search?resource_id={quote(code)}"}
     if result["next_cursor"]:
         links["next"] = f"{links['start']}&cursor={result['next_cursor']}"
