@@ -28,13 +28,10 @@ from zhicheng.core.calendar.clock import Calendar, clock_status
 from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.errors import NotFound
 from zhicheng.core.orgs.models import Org, Party
+from zhicheng.core.orgs.queries import org_path  # noqa: F401 - the module's callers use queries.org_path
 from zhicheng.core.paging import decode_id
 
 LIMIT = 100
-
-
-def org_path(s: Session, org_id: int) -> str:
-    return s.scalar(select(Org.path).where(Org.id == org_id)) or ""
 
 
 def org_ids_under(s: Session, paths: list[str]) -> list[int]:

@@ -14,15 +14,12 @@ from zhicheng.core.auth.principal import Principal
 from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.errors import NotFound
 from zhicheng.core.orgs.models import Org
+from zhicheng.core.orgs.queries import org_path  # noqa: F401 - the module's callers use queries.org_path
 from zhicheng.exchange.models import DataLoad, Dataset, PullSource, Usage
 from zhicheng.exchange.permissions import EXCHANGE_MANAGE, EXCHANGE_READ
 from zhicheng.sharing.permissions import SHARING_REVIEW
 
 RECENT_LOADS = 10
-
-
-def org_path(s: Session, org_id: int) -> str:
-    return s.scalar(select(Org.path).where(Org.id == org_id)) or ""
 
 
 def resource_for_provider(s: Session, code: str) -> Resource:

@@ -16,6 +16,7 @@ from zhicheng.core.calendar.models import Clock
 from zhicheng.core.db import utcnow
 from zhicheng.core.errors import NotFound
 from zhicheng.core.orgs.models import Org
+from zhicheng.core.orgs.queries import org_path  # noqa: F401 - the module's callers use queries.org_path
 from zhicheng.exchange import datastore
 from zhicheng.exchange import queries as exchange
 from zhicheng.quality.models import MaintenanceTask, QualityCorrection, QualityIssue
@@ -27,10 +28,6 @@ STALE_GRACE = dt.timedelta(days=1)
 CORRECTION_VIEWS = ("mine", "provided", "review")
 TASK_VIEWS = ("provided", "review")
 LIMIT = 500
-
-
-def org_path(s: Session, org_id: int) -> str:
-    return s.scalar(select(Org.path).where(Org.id == org_id)) or ""
 
 
 def resource(s: Session, resource_id: int) -> Resource:

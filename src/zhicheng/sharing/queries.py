@@ -14,6 +14,7 @@ from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.calendar.models import Clock
 from zhicheng.core.errors import NotFound
 from zhicheng.core.orgs.models import Org
+from zhicheng.core.orgs.queries import org_path  # noqa: F401 - the module's callers use queries.org_path
 from zhicheng.sharing.models import SharingGrant, SharingRequest
 
 VIEWS = ("mine", "review", "decide")
@@ -33,10 +34,6 @@ def grant(s: Session, grant_id: int) -> SharingGrant:
     if found is None:
         raise NotFound(f"授权 {grant_id} 不存在", f"grant {grant_id} not found")
     return found
-
-
-def org_path(s: Session, org_id: int) -> str:
-    return s.scalar(select(Org.path).where(Org.id == org_id)) or ""
 
 
 def active_grant(

@@ -50,5 +50,10 @@ def org(s: Session, org_id: int) -> Org:
     return found
 
 
+def org_path(s: Session, org_id: int) -> str:
+    """The org's 块 path ("" when there is none): what per-object permission checks compare against."""
+    return s.scalar(select(Org.path).where(Org.id == org_id)) or ""
+
+
 def party_by_number(s: Session, kind: str, number: str) -> Party | None:
     return s.scalar(select(Party).where(Party.kind == kind, Party.id_number == number))
