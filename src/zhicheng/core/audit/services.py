@@ -66,6 +66,21 @@ def _head(session: Session) -> tuple[int, str]:
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
+def _chain_hash(rec: Any, seq: int, prev: str) -> str:
+    """A record's link in the chain: sealing computes it, verifying recomputes it."""
+    return record_hash(
+        seq=seq,
+        id=rec.id,
+        at=rec.at,
+        actor=rec.actor,
+        org_id=rec.org_id,
+        tag=rec.tag,
+        subject=rec.subject,
+        change_digest=rec.change_digest,
+        prev_hash=prev,
+    )
+
+
 def seal(db: Database, batch: int = 5000) -> int:
     """Chain committed, unsealed records; returns how many were sealed.
 
@@ -95,17 +110,7 @@ def seal(db: Database, batch: int = 5000) -> int:
     values = []
     for rec in rows:
         seq += 1
-        digest = record_hash(
-            seq=seq,
-            id=rec.id,
-            at=rec.at,
-            actor=rec.actor,
-            org_id=rec.org_id,
-            tag=rec.tag,
-            subject=rec.subject,
-            change_digest=rec.change_digest,
-            prev_hash=prev,
-        )
+        digest = _chain_hash(rec, seq, prev)
         values.append({"id": rec.id, "seq": seq, "prev_hash": prev, "hash": digest})
         prev = digest
     with db.sessions() as session, session.begin():
@@ -199,17 +204,7 @@ def verify(
             elif sm3_hex(r.change.encode()) != r.change_digest:
                 finding = Finding(r.seq, r.id, "changed", "the change body no longer matches its digest")
             else:
-                digest = record_hash(
-                    seq=r.seq,
-                    id=r.id,
-                    at=r.at,
-                    actor=r.actor,
-                    org_id=r.org_id,
-                    tag=r.tag,
-                    subject=r.subject,
-                    change_digest=r.change_digest,
-                    prev_hash=r.prev_hash or "",
-                )
+                digest = _chain_hash(r, r.seq, r.prev_hash or "")
                 if digest != r.hash:
                     finding = Finding(r.seq, r.id, "changed", "the record no longer matches its hash")
                 elif r.prev_hash != prev:
