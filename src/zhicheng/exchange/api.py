@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from zhicheng.catalog import ckan_api
+from zhicheng.catalog import queries as catalog_queries
 from zhicheng.catalog.permissions import CATALOG_READ
 from zhicheng.core.audit import group
 from zhicheng.core.auth.principal import Principal
@@ -118,7 +119,7 @@ def get_dataset(code: str, s: Reader) -> dict:
 @access(EXCHANGE_MANAGE)
 def host_dataset(code: str, body: HostIn, db: DB, me: Me) -> dict:
     with unit_of_work(db, me.actor) as uow:
-        res = queries.resource_for_provider(uow.session, code)
+        res = catalog_queries.resource_by_code(uow.session, code)
         require(me, EXCHANGE_MANAGE, queries.org_path(uow.session, res.provider_org_id))
         services.host(uow, res.id, body.key_item)
     with db.read() as s:
@@ -129,7 +130,7 @@ def host_dataset(code: str, body: HostIn, db: DB, me: Me) -> dict:
 @access(EXCHANGE_MANAGE)
 def set_proxy(code: str, body: ProxyIn, db: DB, me: Me) -> dict:
     with unit_of_work(db, me.actor) as uow:
-        res = queries.resource_for_provider(uow.session, code)
+        res = catalog_queries.resource_by_code(uow.session, code)
         require(me, EXCHANGE_MANAGE, queries.org_path(uow.session, res.provider_org_id))
         services.proxy(uow, res.id, body.url, body.token)
     with db.read() as s:

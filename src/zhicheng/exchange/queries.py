@@ -22,10 +22,6 @@ from zhicheng.sharing.permissions import SHARING_REVIEW
 RECENT_LOADS = 10
 
 
-def resource_for_provider(s: Session, code: str) -> Resource:
-    return catalog.resource_by_code(s, code)
-
-
 def dataset(s: Session, resource_id: int) -> Dataset | None:
     return s.scalar(select(Dataset).where(Dataset.resource_id == resource_id))
 
