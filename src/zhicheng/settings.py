@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     )
     approvals_warn_days: int = Field(2, description="working days before a limit when a case turns yellow")
     approvals_max_upload_mb: int = Field(20, description="largest file an applicant may upload, MB")
+    approvals_rectification_days: int = Field(15, ge=1, description="working days to rectify a bad rating")
+    cityops_duplicate_radius_m: float = Field(
+        50, description="reports of one category within this many metres of an open case merge into it"
+    )
+    cityops_duplicate_hours: float = Field(24, description="... if it was reported within these hours")
+    cityops_photo_max_mb: float = Field(10, description="largest case photo, MB")
+    cityops_warn_days: int = Field(1, description="working days before a due date when a case turns yellow")
     certificate_sm2_private_key: str = Field(
         "", description="SM2 private key (64 hex) that signs certificates; empty: generated, kept sealed"
     )

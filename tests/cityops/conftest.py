@@ -117,3 +117,92 @@ def imported(db: Database, world: dict[str, int]) -> dict[str, int]:
     with unit_of_work(db, ME) as uow:
         services.import_grids(uow, collection(grid_set()))
     return world
+
+
+# --- cases: categories, rules and the people of the loop ----------------------------------------------
+MANHOLE = "part:0101"  # 部件 公用设施 上水井盖
+SHED = "event:0101"  # 事件 市容环境 私搭乱建
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+
+
+@pytest.fixture
+def city(db: Database, imported: dict[str, int]) -> dict[str, int]:
+    """The grid, two categories, a city-wide rule for the shed and a street rule for the manhole; a 12345
+    agent, supervision and command centres at the city, handlers at the urban bureau and at the street, a
+    citizen reporter linked to a party."""
+    from zhicheng.cityops import categories
+    from zhicheng.cityops.schemas import CategoryIn, RuleIn
+    from zhicheng.core.orgs.realname import DemoVerifier
+    from zhicheng.core.orgs.schemas import PartyIn
+
+    w = personas.WORLD
+    with unit_of_work(db, ME) as uow:
+        categories.create(
+            uow,
+            CategoryIn(
+                kind="part",
+                code="0101",
+                major_name="公用设施",
+                name="上水井盖",
+                dispatch_days=1,
+                handle_days=2,
+                closing_standard="井盖完好、平稳",
+            ),
+        )
+        categories.create(
+            uow,
+            CategoryIn(
+                kind="event",
+                code="0101",
+                major_name="市容环境",
+                name="私搭乱建",
+                dispatch_days=1,
+                handle_days=5,
+                closing_standard="违建拆除",
+            ),
+        )
+        uow.session.flush()
+        categories.set_rule(uow, RuleIn(category=SHED, area="", department_id=imported["urban"]))
+        categories.set_rule(uow, RuleIn(category=MANHOLE, area="320102002", department_id=imported["street"]))
+        party = orgs.register_party(
+            uow, PartyIn(kind="citizen", id_number="11010519491231002X", name="钱市民"), DemoVerifier()
+        )
+        people = {}
+        for username, org_id, role, party_id in (
+            ("agent", w.city, "hotline_agent", None),
+            ("supervisor", w.city, "supervision_centre", None),
+            ("commander", w.city, "command_centre", None),
+            ("handler", imported["urban"], "case_handler", None),
+            ("street_handler", imported["street"], "case_handler", None),
+            ("citizen", w.city, "city_reporter", party.id),
+        ):
+            user = auth.create_user(
+                uow,
+                UserIn(
+                    username=username,
+                    display_name=username,
+                    password=personas.PASSWORD,
+                    org_id=None if party_id else org_id,
+                    party_id=party_id,
+                ),
+            )
+            auth.grant_role(uow, user.id, GrantIn(role=role, org_id=org_id))
+            people[username] = user.id
+    return {**imported, **people}
+
+
+def report_body(
+    category: str = SHED,
+    lng: float | None = None,
+    lat: float | None = None,
+    crs: str | None = None,
+    **kw: Any,
+) -> dict[str, Any]:
+    x, y = centre(2, 2)
+    return {
+        "category": category,
+        "location": {"lng": x if lng is None else lng, "lat": y if lat is None else lat, "crs": crs},
+        "description": kw.pop("description", "路边搭建了棚子"),
+        **kw,
+    }

@@ -221,3 +221,101 @@ def on_time(s: Session, org_ids: list[int], start: dt.date, end: dt.date, today:
             for o, d, ok, _st in by_window
         ],
     }
+
+
+# --- the supervision board's console (board_views.py) -------------------------------------------------------
+
+
+def on_time_by_month(s: Session, org_ids: list[int], start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """The decisions of `on_time` (same cases, same period) per month of the decision, against the promised
+    limit. Grouped by day in SQL and by month here, the same on SQLite and PostgreSQL."""
+    if not org_ids or end < start:
+        return []
+    promised = func.sum(case((Case.decided_on <= Case.promised_due_on, 1), else_=0))
+    rows = s.execute(
+        select(Case.decided_on, func.count(), promised)
+        .where(Case.window_org_id.in_(org_ids), Case.decided_on >= start, Case.decided_on <= end)
+        .group_by(Case.decided_on)
+    ).all()
+    months: dict[str, list[int]] = {}
+    for day, n, ok in rows:
+        m = months.setdefault(day.strftime("%Y-%m"), [0, 0])
+        m[0], m[1] = m[0] + n, m[1] + (ok or 0)
+    return [
+        {"month": k, "decided": n, "on_time": ok, "on_time_rate": round(ok / n, 4) if n else None}
+        for k, (n, ok) in sorted(months.items())
+    ]
+
+
+def on_time_by_department(
+    s: Session, org_ids: list[int], start: dt.date, end: dt.date
+) -> list[dict[str, Any]]:
+    """The decisions of `on_time` per department that really decides (the item's deciding organization, else
+    its implementing one), against the promised limit."""
+    if not org_ids or end < start:
+        return []
+    decider = func.coalesce(ServiceItem.deciding_org_id, ServiceItem.org_id)
+    promised = func.sum(case((Case.decided_on <= Case.promised_due_on, 1), else_=0))
+    rows = s.execute(
+        select(decider, func.count(), promised)
+        .select_from(Case)
+        .join(ServiceItem, ServiceItem.id == Case.item_id)
+        .where(Case.window_org_id.in_(org_ids), Case.decided_on >= start, Case.decided_on <= end)
+        .group_by(decider)
+        .order_by(decider)
+    ).all()
+    names = lookup(s, Org.id, Org.name, [r[0] for r in rows])
+    return [
+        {
+            "org_id": o,
+            "org_name": names.get(o, ""),
+            "decided": n,
+            "on_time": ok or 0,
+            "on_time_rate": round((ok or 0) / n, 4) if n else None,
+        }
+        for o, n, ok in rows
+    ]
+
+
+def attention_tasks(
+    s: Session, org_ids: list[int], today: dt.date, warn_days: int, limit: int
+) -> list[dict[str, Any]]:
+    """Open tasks of these departments (of running cases) past their stage's due date or within `warn_days`
+    of it, the most overdue first."""
+    if not org_ids:
+        return []
+    cal = calendar.calendar(s)
+    edge = cal.add_workdays(today, warn_days).date
+    rows = s.execute(
+        select(Task, Case.number, Case.applicant_name)
+        .join(Case, Case.id == Task.case_id)
+        .where(
+            Task.status == "open",
+            Task.due_on <= edge,
+            Task.org_id.in_(org_ids),
+            Case.status.in_(("in_progress", "delivering")),
+        )
+        .order_by(Task.due_on, Task.id)
+        .limit(limit)
+    ).all()
+    names = lookup(s, Org.id, Org.name, {t.org_id for t, _n, _a in rows})
+    out = []
+    for t, number, applicant in rows:
+        left = cal.remaining(t.due_on, today)
+        out.append(
+            {
+                "id": t.id,
+                "case_id": t.case_id,
+                "case_number": number,
+                "applicant_name": applicant,
+                "stage": t.stage,
+                "kind_zh": KINDS.get(t.kind, t.kind),
+                "org_id": t.org_id,
+                "org_name": names.get(t.org_id, ""),
+                "due_on": t.due_on,
+                "remaining_workdays": left,
+                "clock_status": clock_status(left, False, warn_days),
+                "escalated_at": t.escalated_at,
+            }
+        )
+    return out

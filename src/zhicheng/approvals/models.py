@@ -288,3 +288,7 @@ class Escalation(Base):
     acked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     acked_by: Mapped[str | None] = mapped_column(String(160))
     instruction: Mapped[str | None] = mapped_column(Text)
+
+
+# 好差评 ratings live in their own file; imported here so that every approvals table is known with these
+from zhicheng.approvals.rating_models import Rating, Rectification  # noqa: E402,F401

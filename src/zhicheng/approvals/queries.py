@@ -348,3 +348,69 @@ def case_rows(s: Session, rows: list[Case], today: dt.date, warn_days: int) -> l
         }
         for c in rows
     ]
+
+
+# --- the console: applicant portal and window desk (portal_views.py, desk_views.py) -------------------------
+
+
+def item_orgs(s: Session) -> list[tuple[int, str]]:
+    """The organizations implementing or deciding an active item (the 办事指南's department filter)."""
+    ids = {
+        o
+        for pair in s.execute(
+            select(ServiceItem.org_id, ServiceItem.deciding_org_id).where(ServiceItem.status == "active")
+        )
+        for o in pair
+        if o is not None
+    }
+    return sorted(_names(s, ids).items(), key=lambda kv: kv[1])
+
+
+def window_queue(s: Session, org_ids: list[int], status: str, limit: int = LIMIT) -> list[Case]:
+    """The cases of the windows `org_ids` in one status, oldest first (the window desk's queue)."""
+    if not org_ids:
+        return []
+    q = select(Case).where(Case.window_org_id.in_(org_ids), Case.status == status)
+    return list(s.scalars(q.order_by(Case.id).limit(limit)))
+
+
+def delivery_queue(s: Session, org_ids: list[int], limit: int = LIMIT) -> list[Case]:
+    """Cases awaiting delivery by one of `org_ids` (an open task of a deliver stage), oldest first."""
+    if not org_ids:
+        return []
+    ids = select(Task.case_id).where(Task.org_id.in_(org_ids), Task.queue == "deliver", Task.status == "open")
+    q = select(Case).where(Case.status == "delivering", Case.id.in_(ids))
+    return list(s.scalars(q.order_by(Case.id).limit(limit)))
+
+
+def cases_with_event(s: Session, case_ids: list[int], kind: str) -> set[int]:
+    """Which of `case_ids` have an event of `kind` (e.g. 'supplied': returned after corrections)."""
+    if not case_ids:
+        return set()
+    q = select(CaseEvent.case_id).where(CaseEvent.case_id.in_(case_ids), CaseEvent.kind == kind)
+    return set(s.scalars(q.distinct()))
+
+
+def org_names(s: Session, ids: Any) -> dict[int, str]:
+    """{org id: name} for the ids given."""
+    return _names(s, ids)
+
+
+# --- the item and flow console (item_views.py) --------------------------------------------------------------
+
+
+def flow_versions(s: Session, code: str) -> list[FlowVersion]:
+    """Every version of a flow, the newest first."""
+    q = select(FlowVersion).where(FlowVersion.code == code).order_by(FlowVersion.version.desc())
+    return list(s.scalars(q))
+
+
+def items_on_flow(s: Session, code: str) -> list[ServiceItem]:
+    """The active items whose cases run through flow `code`."""
+    return list(
+        s.scalars(
+            select(ServiceItem)
+            .where(ServiceItem.flow_code == code, ServiceItem.status == "active")
+            .order_by(ServiceItem.code)
+        )
+    )

@@ -148,10 +148,11 @@ def _duty(conn: Connection) -> Duty:
     return Duty({k: tuple(v) for k, v in departments.items()}, {k: tuple(v) for k, v in workers.items()})
 
 
-def current(db: Database, conn: Connection) -> tuple[GridIndex, Duty]:
+def current(db: Database, conn: Connection, gens: dict[str, int] | None = None) -> tuple[GridIndex, Duty]:
     """The index and the responsibilities as of the generations `conn` sees (rebuilt when they changed).
-    The generations are read before the rows: a write committed in between only costs a second rebuild."""
-    gens = cache.generations(conn)
+    The generations are read before the rows: a write committed in between only costs a second rebuild.
+    A caller that has just read the generations (intake) passes them. `db` needs only a `url`."""
+    gens = cache.generations(conn) if gens is None else gens
     grids_gen, duty_gen = gens.get("grids", 0), gens.get("grid_duty", 0)
     index, duty = _indexes.get(db.url), _duties.get(db.url)
     if index is None or index[0] != grids_gen:
