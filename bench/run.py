@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, then one summary table to paste into bench/README.md.
 
-    .venv/bin/python bench/run.py [--quick] [--db both|sqlite|postgresql] [--only append,verify,memory,search]
+    .venv/bin/python bench/run.py [--quick] [--db both|sqlite|postgresql]
+                                  [--only append,verify,memory,search,exchange,flow,inbox]
 
 --quick shrinks each run (3-second append rounds, 100,000 records to verify, 30 request rounds) for a check
 that everything works; the figures worth quoting come from a full run on an otherwise idle machine.
@@ -15,6 +16,8 @@ import sqlite3
 import time
 from typing import Any
 
+import approvals_flow
+import approvals_inbox
 import audit_append
 import audit_verify
 import catalog_search
@@ -22,7 +25,7 @@ import exchange
 import server_memory
 from tempdb import PG_ADMIN, pg_available
 
-BENCHES = ("append", "verify", "memory", "search", "exchange")
+BENCHES = ("append", "verify", "memory", "search", "exchange", "flow", "inbox")
 
 
 def _machine(pg: bool) -> str:
@@ -106,6 +109,36 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                     f"(peak {r['rss_peak_mib']:.0f})",
                 )
             )
+    if f := results.get("flow"):
+        sp, rl = f["spiff"], f["spiff_reload"]
+        rows.append(
+            (
+                f"SpiffWorkflow, 3-department parallel approval, {f['cases']} cases",
+                "sqlite",
+                f"{sp['per_second']:,.0f} steps/s (state in memory); {rl['per_second']:,.0f} steps/s "
+                "(state read back per step)",
+            )
+        )
+        for dialect, r in f["zhicheng"].items():
+            rows.append(
+                (
+                    "approvals services, same flow, audited steps",
+                    dialect,
+                    f"{r['per_second']:,.0f} steps/s = {r['ratio']:.2f}× SpiffWorkflow (memory), "
+                    f"{r['ratio_reload']:.2f}× (read back); floor {r['floor_per_second']:,.0f} tx/s",
+                )
+            )
+    for r in results.get("inbox", []):
+        i, c = r["inbox"], r["scan"]
+        rows.append(
+            (
+                f"approvals inbox / overdue scan, {r['cases']:,} open cases",
+                r["dialect"],
+                f"inbox p50/p95/p99 {i['p50']:.1f}/{i['p95']:.1f}/{i['p99']:.1f} ms; "
+                f"scan p50/p95/p99 {c['p50']:.1f}/{c['p95']:.1f}/{c['p99']:.1f} ms; "
+                f"generated in {r['generate_s']:.0f} s",
+            )
+        )
     return rows
 
 
@@ -135,6 +168,12 @@ def main() -> int:
         print()
     if "exchange" in only:
         results["exchange"] = exchange.main([*quick, "--db", args.db])
+        print()
+    if "flow" in only:
+        results["flow"] = approvals_flow.main([*quick, "--db", args.db])
+        print()
+    if "inbox" in only:
+        results["inbox"] = approvals_inbox.main([*quick, "--db", args.db])
         print()
     print(f"summary ({time.perf_counter() - t0:.0f} s)")
     rows = summary(results)

@@ -27,6 +27,13 @@ PUBLIC_ROUTES = {
     ("GET", "/verify"),
     ("GET", "/verify/{number}"),
     ("GET", "/api/v1/certificates/{number}/verify"),
+    # Open311 GeoReport v2: public by the standard; the POST checks its api_key itself (cityops.intake)
+    ("GET", "/open311/v2/discovery.{format}"),
+    ("GET", "/open311/v2/services.{format}"),
+    ("GET", "/open311/v2/services/{service_code}.{format}"),
+    ("POST", "/open311/v2/requests.{format}"),
+    ("GET", "/open311/v2/requests.{format}"),
+    ("GET", "/open311/v2/requests/{service_request_id}.{format}"),
 }
 
 

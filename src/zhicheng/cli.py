@@ -31,6 +31,7 @@ MODULE_COMMANDS = [
     ("zhicheng.core.jobs.cli", "jobs"),
     ("zhicheng.catalog.cli", "catalog"),
     ("zhicheng.exchange.cli", "exchange"),
+    ("zhicheng.cityops.cli", "cityops"),
 ]
 CLI_ACTOR = Actor(kind="cli", name="operator")
 

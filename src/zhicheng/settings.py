@@ -54,6 +54,22 @@ class Settings(BaseSettings):
     cityops_duplicate_hours: float = Field(24, description="... if it was reported within these hours")
     cityops_photo_max_mb: float = Field(10, description="largest case photo, MB")
     cityops_warn_days: int = Field(1, description="working days before a due date when a case turns yellow")
+    cityops_dashboard_refresh_s: int = Field(
+        30, ge=2, description="seconds between the city dashboard's automatic refreshes"
+    )
+    cityops_sensor_batch_max: int = Field(10000, ge=1, description="most sensor readings in one batch")
+    cityops_mqtt_url: str = Field(
+        "mqtt://127.0.0.1:1883", description="MQTT broker of the sensors (mqtt:// or mqtts://, user:pass@)"
+    )
+    cityops_mqtt_topic: str = Field(
+        "zhicheng/sensors/+/readings", description="MQTT topic filter; the + is the sensor code"
+    )
+    cityops_mqtt_client_id: str = Field(
+        "zhicheng-cityops", description="MQTT client id of the subscriber's persistent session"
+    )
+    cityops_detection_min_confidence: float = Field(
+        0.6, ge=0, le=1, description="drone / video detections below this confidence are refused"
+    )
     certificate_sm2_private_key: str = Field(
         "", description="SM2 private key (64 hex) that signs certificates; empty: generated, kept sealed"
     )

@@ -94,12 +94,13 @@ def test_the_portal_refuses_those_without_apply(world: W, as_user) -> None:  # n
 def test_uploads_are_checked_with_readable_messages(world: W, as_user) -> None:  # noqa: ANN001
     c = as_user("zhangsan")
     ok = put(c, world, "land")
-    assert ok.headers.get("HX-Trigger") == "zc-uploaded" and 'data-testid="uploaded-land"' in ok.text
+    assert ok.headers.get("HX-Trigger-After-Settle") == "zc-uploaded"
+    assert 'data-testid="uploaded-land"' in ok.text
     first = upload_id(ok)
     # a renamed executable: the content does not match the extension
     fake = put(c, world, "form", b"MZ\x90\x00 not a pdf", "申请表.pdf")
     assert fake.status_code == 200 and "文件内容与扩展名 .pdf 不符" in fake.text
-    assert "HX-Trigger" not in fake.headers
+    assert "HX-Trigger-After-Settle" not in fake.headers
     # an unknown type, without htmx: a 422 page fragment with the message
     exe = put(c, world, "form", b"#!/bin/sh\n", "run.sh", hx=False)
     assert exe.status_code == 422 and "不支持的文件类型“sh”" in exe.text

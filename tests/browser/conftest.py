@@ -36,6 +36,7 @@ CHROMIUM_ARGS = [
 ]
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
 STARTUP_SECONDS = 30
+LIVE: dict[str, str] = {}  # the live server's database URL ("db_url"), for tests that set up data there
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +47,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     upgrade(db)
     personas.build(db)
     db.dispose()
+    LIVE["db_url"] = url
     app = create_app(Settings(env="test", database_url=url, embedded_worker=False, node_modules=NODE_MODULES))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))  # the kernel picks a free port; uvicorn serves on this very socket
@@ -64,6 +66,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     sock.close()
     app.state.db.dispose()
     drop()
+
+
+@pytest.fixture(scope="session")
+def live_db(live_server: str) -> Iterator[Database]:
+    """The live server's database, for setting up data in it (commits are real: nothing is rolled back)."""
+    db = Database(LIVE["db_url"])
+    yield db
+    db.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -131,7 +131,7 @@ class Case(Base):
         Index("ix_approval_case_party", "party_id", "id"),
         Index("ix_approval_case_window", "window_org_id", "status", "id"),
         Index("ix_approval_case_due", "status", "promised_due_on"),
-        Index("ix_approval_case_unescalated", "status", "escalated_at", "promised_due_on"),
+        Index("ix_approval_case_unescalated", "status", "escalated_at", "promised_due_on", "id"),
         Index("ix_approval_case_supplement", "status", "supplement_due_on"),
         Index("ix_approval_case_decided", "decided_on"),
         Index("ix_approval_case_item", "item_id"),
@@ -211,7 +211,7 @@ class Task(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "stage", "round", "org_id"),
         Index("ix_approval_task_inbox", "org_id", "queue", "status", "due_on", "id"),
-        Index("ix_approval_task_unescalated", "status", "escalated_at", "due_on"),
+        Index("ix_approval_task_unescalated", "status", "escalated_at", "due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

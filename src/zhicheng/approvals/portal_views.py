@@ -320,8 +320,8 @@ def upload(code: str, material: str, request: Request, db: DB, me: Me, conf: Con
         status = 200  # htmx swaps only successful answers: the message is the content
     ctx = {"item": it, "m": spec, "up": up, "upload_error": error}
     resp = render(request, "approvals/portal_slot.html", ctx, status)
-    if not error:
-        resp.headers["HX-Trigger"] = "zc-uploaded"
+    if not error:  # after the settle, so the live check sees the new slot's upload id
+        resp.headers["HX-Trigger-After-Settle"] = "zc-uploaded"
     return resp
 
 

@@ -223,7 +223,7 @@ def org_names(s: Session, ids: Any) -> dict[int, str]:
     wanted = {i for i in ids if i}
     if not wanted:
         return {}
-    return dict(s.execute(select(Org.id, Org.name).where(Org.id.in_(wanted))).tuples().all())
+    return {r.id: r.name for r in s.execute(select(Org.id, Org.name).where(Org.id.in_(wanted)))}
 
 
 def case_paths(s: Session, case_id: int) -> tuple[str | None, str | None]:

@@ -267,3 +267,5 @@ class CaseEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
 
 
+from zhicheng.cityops import rollup_models as rollup_models  # noqa: E402,F401  (indicator roll-ups)
+from zhicheng.cityops import sensor_models as sensor_models  # noqa: E402,F401  (the sensor tables)

@@ -59,7 +59,7 @@ P.role(
 P.role("case_handler", "专业部门处置人员", "Department case handler", P.SELF, CITYOPS_READ, HANDLE)
 P.role("city_reporter", "上报市民", "Citizen reporter", P.SELF, REPORT)
 # a sensor, drone, video-AI or Open311 gateway system (API token) that reports for the city
-P.role("cityops_channel", "城市感知上报系统", "Reporting channel system", CITYOPS_READ, INTAKE)
+P.role("cityops_channel", "城市感知上报系统", "Reporting channel system", P.SELF, CITYOPS_READ, INTAKE)
 P.extend("clerk", CITYOPS_READ)
 # an organization administrator hands out these roles, so it must hold what they carry
 P.extend("org_admin", CITYOPS_READ, CITYOPS_MANAGE, INTAKE, REPORT, SUPERVISE, COMMAND, HANDLE)

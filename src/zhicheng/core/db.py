@@ -61,6 +61,9 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+IMMEDIATE = "zc_begin_immediate"  # execution option: on SQLite, begin the transaction holding the write lock
+
+
 def make_engine(url: str, **kw: Any) -> Engine:
     if url.startswith("sqlite"):
         if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
@@ -83,7 +86,11 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # a unit of work takes the write lock up front (BEGIN IMMEDIATE): a deferred transaction that
+            # reads and then writes fails at once with "database is locked" when another writer got there
+            # first, because waiting (busy_timeout) could deadlock; an immediate one waits its turn instead
+            immediate = conn.get_execution_options().get(IMMEDIATE, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     kw.setdefault("pool_size", 10)
@@ -129,6 +136,10 @@ class Database:
         self.engine = engine or make_engine(url)
         # tests bind sessions to one connection whose outer transaction they roll back
         self.sessions = sessionmaker(bind=bind or self.engine, expire_on_commit=False, **session_kw)
+        # units of work on a SQLite file begin holding the write lock (make_engine says why); the option
+        # applies when a session first needs its connection: a unit of work that never queries locks nothing
+        writer = self.engine.execution_options(**{IMMEDIATE: True}) if bind is None else bind
+        self.writer_sessions = sessionmaker(bind=writer, expire_on_commit=False, **session_kw)
 
     @classmethod
     def from_settings(cls, settings: Any) -> Database:
@@ -207,7 +218,7 @@ def _track_audited_writes(session: Session, _ctx: Any, _instances: Any) -> None:
 @contextmanager
 def unit_of_work(db: Database, actor: Actor) -> Iterator[UnitOfWork]:
     """One transaction per use case. Commits when the block ends, rolls back on any exception."""
-    with db.sessions() as session:
+    with db.writer_sessions() as session:
         uow = UnitOfWork(session=session, actor=actor, secret=db.secret)
         try:
             yield uow

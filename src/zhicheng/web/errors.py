@@ -4,6 +4,7 @@ Messages come in Chinese and English; a traceback never reaches the caller."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -30,11 +31,17 @@ HTTP_TITLES = {
     429: ("请求过于频繁", "Too many requests"),
     500: ("服务器内部错误", "Internal server error"),
 }
+# path prefix → renderer(request, status, zh, en) for callers that speak another standard's error format
+# instead of problem+json (Open311 GeoReport v2 under /open311/: cityops/open311_api.py registers it)
+FORMATS: dict[str, Callable[[Request, int, str, str], Any]] = {}
 
 
 def problem(
     request: Request, status: int, code: str, zh: str, en: str, extra: dict[str, Any] | None = None
 ) -> Any:
+    for prefix, render_format in FORMATS.items():
+        if request.url.path.startswith(prefix):
+            return render_format(request, status, zh, en)
     lang = request_lang(request)
     title_zh, title_en = HTTP_TITLES.get(status, (zh, en))
     if is_api(request.url.path):

@@ -1,0 +1,314 @@
+"""A 3-department parallel approval, step by step, persisted after every step: zhicheng's services against
+SpiffWorkflow (a pure-Python BPMN engine) with its state serialized to SQLite.
+
+The flow: submit → accept at the window → three departments review in parallel (the case moves on when all
+have concluded) → decide → deliver: 7 persisted steps per case on both sides.
+
+- SpiffWorkflow: bench/approvals_parallel.bpmn (parallel gateway, three user tasks, joining gateway, an
+  exclusive gateway on the reviews' verdicts, decide and deliver user tasks) parsed once with its BpmnParser.
+  Per case: instantiate the workflow and run its engine steps, then for each ready user task: set its data,
+  `task.run()`, `do_engine_steps()`; after the start and after every task the whole workflow is serialized
+  with BpmnWorkflowSerializer.serialize_json and written to a row of a SQLite table (INSERT, then UPDATE), one
+  commit per step. The file uses the pragmas zhicheng's SQLite uses (WAL, synchronous=NORMAL). Two variants:
+  `memory` keeps the workflow object between steps (its most favourable case: one process, never restarted);
+  `reload` reads and deserializes the row before each step, as a stateless server handling one request per
+  step would.
+- zhicheng: a migrated database (SQLite file, or PostgreSQL) with the flow published and the item created
+  through the services. Per case: `cases.submit`, `acceptance.accept`, three `review.conclude`,
+  `review.decide`, `review.deliver` — each in its own unit of work (`cases.writing`, as the API routes do),
+  so each is a committed transaction that locks the case row, checks its version and state, updates the
+  case and its tasks, starts/stops the working-day clocks, adds the timeline event, queues the applicant's
+  notification and appends the audit record. The task ids a reviewer would click are read inside the step.
+
+Reported: steps/s per side, ours ÷ SpiffWorkflow, the time and SQL statements of each kind of step, and a
+floor: transactions/s of the least an audited step can be here (the route's unit of work, the case row locked,
+its version bumped, one audit record, commit).
+
+    .venv/bin/python bench/approvals_flow.py [--cases 300] [--db sqlite|postgresql|both] [--quick]
+                                             [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import logging
+import pstats
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tempdb import dialects, migrate, temp_database
+
+BPMN = Path(__file__).with_name("approvals_parallel.bpmn")
+STEPS_PER_CASE = 7
+
+
+# --- SpiffWorkflow -----------------------------------------------------------------------------------------
+
+
+def spiff(cases: int, reload: bool) -> dict[str, Any]:
+    from SpiffWorkflow.bpmn.parser import BpmnParser
+    from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
+    parser = BpmnParser()
+    parser.add_bpmn_file(str(BPMN))
+    spec = parser.get_spec("parallel_approval")
+    ser = BpmnWorkflowSerializer()
+    with tempfile.TemporaryDirectory(prefix="zc-bench-spiff-") as folder:
+        con = sqlite3.connect(f"{folder}/spiff.db")
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.execute("CREATE TABLE workflow (id INTEGER PRIMARY KEY, state TEXT NOT NULL, updated_at REAL)")
+        con.commit()
+        steps, size = 0, 0
+        t0 = time.perf_counter()
+        for _ in range(cases):
+            wf = BpmnWorkflow(spec)
+            wf.do_engine_steps()
+            state = ser.serialize_json(wf)
+            wid = con.execute(
+                "INSERT INTO workflow (state, updated_at) VALUES (?, ?)", (state, time.time())
+            ).lastrowid
+            con.commit()
+            steps += 1
+            while True:
+                if reload:
+                    (state,) = con.execute("SELECT state FROM workflow WHERE id = ?", (wid,)).fetchone()
+                    wf = ser.deserialize_json(state)
+                if wf.is_completed():
+                    break
+                task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+                name = task.task_spec.name
+                if name.startswith("review_"):
+                    task.data[f"approved_{name[7:]}"] = True
+                task.run()
+                wf.do_engine_steps()
+                state = ser.serialize_json(wf)
+                con.execute(
+                    "UPDATE workflow SET state = ?, updated_at = ? WHERE id = ?", (state, time.time(), wid)
+                )
+                con.commit()
+                steps += 1
+                size = max(size, len(state))
+        seconds = time.perf_counter() - t0
+        con.close()
+    assert steps == cases * STEPS_PER_CASE, steps
+    return {"steps": steps, "seconds": seconds, "per_second": steps / seconds, "state_bytes": size}
+
+
+# --- zhicheng ----------------------------------------------------------------------------------------------
+
+
+def _world(db: Any) -> dict[str, Any]:
+    """Divisions, a city, the bureau and three departments, an applicant, the flow and the item."""
+    from zhicheng.approvals import flows, items
+    from zhicheng.approvals.schemas import FlowIn, ItemIn
+    from zhicheng.core.db import Actor, unit_of_work
+    from zhicheng.core.orgs import services as orgs
+    from zhicheng.core.orgs.realname import DemoVerifier
+    from zhicheng.core.orgs.schemas import DivisionIn, OrgIn, PartyIn
+
+    with unit_of_work(db, Actor(kind="cli", name="bench")) as uow:
+        orgs.create_division(uow, DivisionIn(code="320000", name="江苏省", parent_code=None))
+        orgs.create_division(uow, DivisionIn(code="320100", name="南京市", parent_code="320000"))
+        city = orgs.create_org(uow, OrgIn(name="南京市人民政府", kind="government", division_code="320100"))
+
+        def dept(name: str) -> int:
+            return orgs.create_org(
+                uow, OrgIn(name=name, kind="department", division_code="320100", parent_id=city.id)
+            ).id
+
+        bureau = dept("南京市政务服务管理办公室")
+        zj, gh, xf = dept("南京市城乡建设委员会"), dept("南京市规划和自然资源局"), dept("南京市消防救援支队")
+        party = orgs.register_party(
+            uow,
+            PartyIn(kind="enterprise", id_number="91320102MA1N2X3Y4H", name="南京建工集团有限公司"),
+            DemoVerifier(),
+        )
+        definition = {
+            "stages": [
+                {"id": "accept", "kind": "accept", "days": 1, "org_id": bureau, "next": "joint"},
+                {"id": "joint", "kind": "joint_review", "days": 8, "departments": [zj, gh, xf],
+                 "on_reject": {"action": "reject"}, "next": "decide"},
+                {"id": "decide", "kind": "decide", "days": 2, "next": "deliver"},
+                {"id": "deliver", "kind": "deliver", "days": 3, "org_id": bureau},
+            ]
+        }  # fmt: skip
+        flows.publish(
+            uow, FlowIn(code="parallel", name="并联审批", owner_org_id=bureau, definition=definition)
+        )
+        items.create_item(
+            uow,
+            ItemIn(
+                code="320100-XK-9001",
+                name="建筑工程施工许可证核发",
+                kind="行政许可",
+                org_id=bureau,
+                deciding_org_id=zj,
+                legal_basis="《中华人民共和国建筑法》第七条",
+                statutory_days=15,
+                promised_days=10,
+                flow_code="parallel",
+            ),
+        )
+        return {"party": party.id, "item": "320100-XK-9001"}
+
+
+def ours(url: str, cases: int, profile: bool) -> dict[str, Any]:
+    from sqlalchemy import event, func, select
+
+    from zhicheng.approvals import acceptance, review
+    from zhicheng.approvals import cases as case_steps
+    from zhicheng.approvals.models import Task
+    from zhicheng.approvals.schemas import AcceptIn, CaseIn
+    from zhicheng.core.audit.models import AuditRecord
+    from zhicheng.core.db import Actor, Database
+    from zhicheng.core.orgs.models import Party
+
+    migrate(url)
+    db = Database(url)
+    w = _world(db)
+    actor = Actor(kind="user", name="bench")
+    with db.read() as s:
+        audit_before = s.scalar(select(func.count()).select_from(AuditRecord))
+    # per kind of step: [steps, seconds, SQL statements] — where the time goes
+    per: dict[str, list[float]] = {
+        k: [0, 0.0, 0] for k in ("submit", "accept", "conclude", "decide", "deliver")
+    }
+    current = ["submit"]
+
+    def count(*_a: Any) -> None:
+        per[current[0]][2] += 1
+
+    event.listen(db.engine, "before_cursor_execute", count)
+
+    def step(kind: str, work: Any) -> Any:
+        current[0] = kind
+        t = time.perf_counter()
+        with case_steps.writing(db, actor) as uow:
+            result = work(uow)
+        per[kind][0] += 1
+        per[kind][1] += time.perf_counter() - t
+        return result
+
+    def submit(uow: Any, n: int) -> int:
+        party = uow.session.get(Party, w["party"])
+        return case_steps.submit(uow, CaseIn(item_code=w["item"]), party, f"bench-{n:08d}")[0].id
+
+    def conclude(uow: Any, case_id: int, k: int) -> None:
+        task_id = uow.session.scalar(
+            select(Task.id)
+            .where(Task.case_id == case_id, Task.status == "open", Task.queue == "review")
+            .order_by(Task.id)
+            .limit(1)
+        )
+        review.conclude(uow, task_id, True, "" if k else "符合法定条件")
+
+    steps = 0
+    prof = cProfile.Profile() if profile else None
+    t0 = time.perf_counter()
+    if prof:
+        prof.enable()
+    for n in range(cases):
+        case_id = step("submit", lambda uow, n=n: submit(uow, n))
+        step("accept", lambda uow, c=case_id: acceptance.accept(uow, c, AcceptIn()))
+        for k in range(3):
+            step("conclude", lambda uow, c=case_id, k=k: conclude(uow, c, k))
+        step("decide", lambda uow, c=case_id: review.decide(uow, c, True))
+        step("deliver", lambda uow, c=case_id: review.deliver(uow, c, "online"))
+        steps += STEPS_PER_CASE
+    seconds = time.perf_counter() - t0
+    if prof:
+        prof.disable()
+    event.remove(db.engine, "before_cursor_execute", count)
+    with db.read() as s:
+        audited = s.scalar(select(func.count()).select_from(AuditRecord)) - audit_before
+    floor = _floor(db, case_id, actor, max(200, cases * 2))
+    out = {
+        "steps": steps,
+        "seconds": seconds,
+        "per_second": steps / seconds,
+        "floor_per_second": floor,
+        "audit_records": audited,
+        "dialect": url.split(":", 1)[0].split("+")[0],
+        "per_step": {
+            k: {"ms": 1000 * v[1] / v[0], "statements": v[2] / v[0]} for k, v in per.items() if v[0]
+        },
+    }
+    db.dispose()
+    if prof:
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(30)
+        out["profile"] = buf.getvalue()
+    return out
+
+
+def _floor(db: Any, case_id: int, actor: Any, rounds: int) -> float:
+    """Transactions per second of the least a persisted, audited step can be on this platform: the route's
+    unit of work, the case row locked, its version bumped, one audit record, commit — and nothing else."""
+    from zhicheng.approvals import cases as case_steps
+
+    t = time.perf_counter()
+    for n in range(rounds):
+        with case_steps.writing(db, actor) as uow:
+            case = case_steps.lock(uow, case_id)
+            case_steps.touch(case)
+            uow.record("approvals:bench:floor", f"case:{case_id}", {"n": n})
+    return rounds / (time.perf_counter() - t)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cases", type=int, default=300)
+    ap.add_argument("--db", default="sqlite", choices=["sqlite", "postgresql", "pg", "both"])
+    ap.add_argument("--quick", action="store_true", help="50 cases")
+    ap.add_argument("--profile", action="store_true", help="print where our side spends its time")
+    args = ap.parse_args(argv)
+    cases = 50 if args.quick else args.cases
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    print(
+        f"approvals flow: {cases} cases × {STEPS_PER_CASE} persisted steps, "
+        "accept → 3 parallel reviews → decide → deliver"
+    )
+    memory = spiff(cases, reload=False)
+    print(
+        "  SpiffWorkflow (state kept in memory, serialized to SQLite per step): "
+        f"{memory['per_second']:,.0f} steps/s ({memory['seconds']:.1f} s; "
+        f"state {memory['state_bytes']:,} bytes)"
+    )
+    reloaded = spiff(cases, reload=True)
+    print(
+        "  SpiffWorkflow (state read back and deserialized per step):           "
+        f"{reloaded['per_second']:,.0f} steps/s ({reloaded['seconds']:.1f} s)"
+    )
+    results: dict[str, Any] = {"cases": cases, "spiff": memory, "spiff_reload": reloaded, "zhicheng": {}}
+    for dialect in dialects("both" if args.db == "both" else "postgresql" if args.db == "pg" else args.db):
+        with temp_database(dialect) as url:
+            r = ours(url, cases, args.profile)
+        r["ratio"] = r["per_second"] / memory["per_second"]
+        r["ratio_reload"] = r["per_second"] / reloaded["per_second"]
+        results["zhicheng"][dialect] = r
+        print(
+            f"  zhicheng services on {dialect:<10}: {r['per_second']:,.0f} steps/s ({r['seconds']:.1f} s; "
+            f"{r['audit_records']:,} audit records) = {r['ratio']:.1f}× SpiffWorkflow (memory), "
+            f"{r['ratio_reload']:.1f}× (reload)"
+        )
+        print(f"    floor (lock the case, bump its version, one audit record, commit): "
+              f"{r['floor_per_second']:,.0f} transactions/s")  # fmt: skip
+        print(
+            "    per step: "
+            + ", ".join(f"{k} {v['ms']:.1f} ms / {v['statements']:.0f} SQL" for k, v in r["per_step"].items())
+        )
+        if args.profile:
+            print(r["profile"])
+    return results
+
+
+if __name__ == "__main__":
+    main()
