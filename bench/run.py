@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, then one summary table to paste into bench/README.md.
 
     .venv/bin/python bench/run.py [--quick] [--db both|sqlite|postgresql]
-                                  [--only append,verify,memory,search,exchange,flow,inbox]
+                                  [--only append,verify,memory,search,exchange,flow,inbox,intake,sensors]
 
 --quick shrinks each run (3-second append rounds, 100,000 records to verify, 30 request rounds) for a check
 that everything works; the figures worth quoting come from a full run on an otherwise idle machine.
@@ -21,11 +21,13 @@ import approvals_inbox
 import audit_append
 import audit_verify
 import catalog_search
+import cityops_intake
+import cityops_sensors
 import exchange
 import server_memory
 from tempdb import PG_ADMIN, pg_available
 
-BENCHES = ("append", "verify", "memory", "search", "exchange", "flow", "inbox")
+BENCHES = ("append", "verify", "memory", "search", "exchange", "flow", "inbox", "intake", "sensors")
 
 
 def _machine(pg: bool) -> str:
@@ -139,6 +141,31 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"generated in {r['generate_s']:.0f} s",
             )
         )
+    intake = results.get("intake") or {}
+    for dialect, r in intake.get("zhicheng", {}).items():
+        rows.append(
+            (
+                f"cityops intake, one event per request, {intake['workers']} workers",
+                dialect,
+                f"{r['rps']:,.0f} events/s (target 2,400); "
+                f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms; "
+                f"non-2xx {r['non2xx']}; RSS {r['rss_first_mib']:.0f} → {r['rss_last_mib']:.0f} MiB "
+                f"(max {r['rss_max_mib']:.0f})",
+            )
+        )
+    sensors = results.get("sensors") or {}
+    for dialect in ("sqlite", "postgresql"):
+        for path, label in (("inprocess", "in-process"), ("http", "HTTP, 2 workers"), ("mqtt", "MQTT")):
+            r = (sensors.get(dialect) or {}).get(path)
+            if r:
+                rows.append(
+                    (
+                        f"cityops sensor readings, {label}, batches of {sensors['batch']:,}",
+                        dialect,
+                        f"{r['per_second']:,.0f} readings/s "
+                        f"({r['per_second'] / 50000:.2f}× the 50,000/s target)",
+                    )
+                )
     return rows
 
 
@@ -174,6 +201,12 @@ def main() -> int:
         print()
     if "inbox" in only:
         results["inbox"] = approvals_inbox.main([*quick, "--db", args.db])
+        print()
+    if "intake" in only:
+        results["intake"] = cityops_intake.main([*quick, "--db", args.db])
+        print()
+    if "sensors" in only:
+        results["sensors"] = cityops_sensors.main([*quick, "--db", args.db])
         print()
     print(f"summary ({time.perf_counter() - t0:.0f} s)")
     rows = summary(results)

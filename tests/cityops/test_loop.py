@@ -170,3 +170,42 @@ def test_overdue_sweep_escalates_once(db, city, as_user) -> None:  # noqa: ANN00
     late = as_user("commander").get(CASES, params={"overdue": True}).json()["items"]
     assert {c["id"] for c in late} == {case_id, registered} and all(c["escalated"] for c in late)
     assert as_user("citizen").get(f"{CASES}/{case_id}").status_code == 403  # not theirs
+
+
+def test_overdue_sweep_tells_the_command_centre_once(db, city, as_user) -> None:  # noqa: ANN001
+    from tests import personas
+    from zhicheng.core.auth import services as auth
+    from zhicheng.core.auth.models import User
+    from zhicheng.core.auth.schemas import GrantIn, UserIn
+
+    with unit_of_work(db, ME) as uow:  # a command centre over the other district only: not told
+        other = auth.create_user(
+            uow, UserIn(username="qinhuai_cmd", display_name="秦淮指挥", password=personas.PASSWORD)
+        )
+        auth.grant_role(uow, other.id, GrantIn(role="command_centre", org_id=personas.WORLD.other_district))
+    start = dt.date.today() - dt.timedelta(days=30)
+    case_id = _dispatched(db, city, start)
+    with unit_of_work(db, ME) as uow:
+        assert loop.sweep(uow, dt.date.today()) == 1
+    with unit_of_work(db, ME) as uow:
+        assert loop.sweep(uow, dt.date.today()) == 0
+
+    def told(username: str) -> list[Notification]:
+        with db.read() as s:
+            user_id = s.scalar(select(User.id).where(User.username == username))
+            return list(
+                s.scalars(
+                    select(Notification).where(
+                        Notification.recipient_user_id == user_id,
+                        Notification.source == f"cityops:case:{case_id}",
+                    )
+                )
+            )
+
+    mine = told("commander")
+    assert len(mine) == 1 and mine[0].channel == "site"
+    assert "超期督办" in mine[0].body and mine[0].title.startswith("案卷 ")
+    for nobody in ("supervisor", "handler", "qinhuai_cmd", "outsider", "admin"):
+        assert told(nobody) == [], nobody
+    # the commander reads it in the console's inbox (site messages); the outsider cannot see the case
+    assert as_user("outsider").get(f"{CASES}/{case_id}").status_code == 403

@@ -315,3 +315,39 @@ def test_api_crud_readings_and_permissions(db, city, as_user) -> None:  # noqa: 
     assert admin.send("DELETE", f"{RULES}/{rule_id}").status_code == 204
     with db.read() as s:
         assert s.get(Case, out["cases"][0]) is not None
+
+
+def test_return_to_normal_is_on_the_open_cases_timeline(db, city) -> None:  # noqa: ANN001
+    from zhicheng.cityops import loop
+    from zhicheng.cityops.models import CaseEvent
+    from zhicheng.cityops.schemas import ActionIn
+
+    _sensor(db, name="井盖")
+    _sensor(db, code="MH-002", cell=(4, 4))
+    _rule(db)
+    res = _feed(db, ("MH-001", "tilt", 40.0, _at(0)), ("MH-002", "tilt", 40.0, _at(0)))
+    assert res.alarms == 2 and len(res.cases) == 2
+    first, second = res.cases
+    with unit_of_work(db, ME) as uow:  # the second case is already cancelled: history, nothing is added
+        loop.step(uow, second, "cancel", ActionIn(reason="误报"), dt.date.today())
+    res = _feed(db, ("MH-001", "tilt", 2.0, _at(1)), ("MH-002", "tilt", 2.0, _at(1)))
+    assert res.cleared == 2
+
+    def events(case_id: int) -> list[CaseEvent]:
+        with db.read() as s:
+            return list(
+                s.scalars(
+                    select(CaseEvent)
+                    .where(CaseEvent.case_id == case_id, CaseEvent.kind == "sensor_normal")
+                    .order_by(CaseEvent.id)
+                )
+            )
+
+    normal = events(first)
+    assert len(normal) == 1 and normal[0].public and normal[0].status == "reported"
+    assert "MH-001" in normal[0].note and "恢复正常" in normal[0].note
+    assert normal[0].data["metric"] == "tilt" and normal[0].data["value"] == 2.0
+    assert events(second) == []
+    # still normal: no second event; a stale redelivery of the breach changes nothing either
+    _feed(db, ("MH-001", "tilt", 1.0, _at(2)), ("MH-001", "tilt", 40.0, _at(0)))
+    assert len(events(first)) == 1

@@ -17,12 +17,13 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, literal, or_, select
 
 from zhicheng.cityops import categories, vocab
 from zhicheng.cityops.models import Case, CaseEvent, Category, Follower, Grid, Photo
 from zhicheng.cityops.permissions import COMMAND, HANDLE, SUPERVISE
 from zhicheng.cityops.schemas import ActionIn
+from zhicheng.core.auth.models import Role, RoleGrant, User
 from zhicheng.core.calendar import services as calendar
 from zhicheng.core.calendar.models import Clock
 from zhicheng.core.db import UnitOfWork, utcnow
@@ -322,8 +323,45 @@ def sweep(uow: UnitOfWork, today: dt.date) -> int:
         .limit(1000)
     ).all()
     now = utcnow()
+    centres: dict[str, list[int]] = {}
     for case in late:
         case.escalated_at = now
         due = case.dispatch_due_on if case.status == "registered" else case.handle_due_on
         _event(uow, case, "escalated", "超期督办", public=False, due_on=due.isoformat() if due else None)
+        _tell_command(uow, case, due, centres)
     return len(late)
+
+
+def command_centre(uow: UnitOfWork, path: str) -> list[int]:
+    """Active users granted, over the organization at `path` or one above it, a role that names
+    cityops.command (the command centre; a role of every permission, "*", is not told)."""
+    rows = uow.session.execute(
+        select(RoleGrant.user_id, Role.permissions)
+        .join(Role, Role.code == RoleGrant.role_code)
+        .join(User, User.id == RoleGrant.user_id)
+        .join(Org, Org.id == RoleGrant.org_id)
+        .where(User.active.is_(True), Org.active.is_(True), literal(path).like(Org.path + "%"))
+    ).all()
+    return sorted({user_id for user_id, held in rows if COMMAND in (held or ())})
+
+
+def _tell_command(uow: UnitOfWork, case: Case, due: dt.date | None, centres: dict[str, list[int]]) -> None:
+    """A site message to the command centre over the case's grid, once per escalation (dedupe key)."""
+    path = grid_path(uow, case)
+    if path is None:
+        return
+    if path not in centres:
+        centres[path] = command_centre(uow, path)
+    clock = "dispatch" if case.status == "registered" else "handle"
+    when = due.isoformat() if due else "-"
+    text = f"案卷 {case.number}（{vocab.STATUSES[case.status]}）已超过期限 {when}，已超期督办"
+    for user_id in centres[path]:
+        notify.enqueue(
+            uow,
+            channel="site",
+            template=STEP,
+            user_id=user_id,
+            data={"number": case.number, "text": text},
+            dedupe_key=f"cityops:case:{case.id}:escalated:{clock}:{when}:{user_id}",
+            source=f"cityops:case:{case.id}",
+        )

@@ -6,7 +6,8 @@ FOR UPDATE on PostgreSQL, so two batches of one sensor take turns), walks the re
 sensor × metric, writes every changed state back in one executemany upsert, and reports each alarm it
 raises (a state going ok → alarm) through intake.report(channel="sensor") at the sensor's point with its
 category (the rule's, if it names one). A duplicate merges into the open case nearby as any report does.
-A return to normal closes the state's alarm, not the case: the case follows the loop.
+A return to normal closes the state's alarm, not the case: the case follows the loop; if that case is still
+open, its public timeline gets a "传感器读数恢复正常" event (followers are told).
 
 A reading is applied only if it is newer than its state: a redelivered MQTT message, or a batch retried
 after a lost answer, changes nothing (`stale`). Readings of unknown or inactive sensors are skipped and
@@ -29,8 +30,8 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from zhicheng.cityops import categories, index, intake
-from zhicheng.cityops.models import Category, Grid
+from zhicheng.cityops import categories, index, intake, loop, vocab
+from zhicheng.cityops.models import Case, Category, Grid
 from zhicheng.cityops.schemas import LocationIn, ReporterIn, ReportIn
 from zhicheng.cityops.sensor_models import Sensor, SensorState, ThresholdRule
 from zhicheng.cityops.sensor_schemas import OPS, SEVERITIES, ReadingIn, SensorIn, SensorUpdate, ThresholdIn
@@ -280,6 +281,7 @@ def evaluate(
     states = _load_states(uow, [w[0][0] for w in work])
     work.sort(key=lambda w: (w[0], w[1], w[2]))  # per sensor × metric, in time order (stable)
     cleared: list[str] = []
+    normal: list[tuple[int, SensorRef, str, float, dt.datetime]] = []  # (case, sensor, metric, value, at)
     for key, at, i, sensor, r in work:
         st = states.get(key)
         if st is not None and at <= st.at:
@@ -296,6 +298,8 @@ def evaluate(
                 st.alarm = False
                 res.cleared += 1
                 cleared.append(f"{sensor.code}/{r.metric}")
+                if st.case_id is not None:
+                    normal.append((st.case_id, sensor, r.metric, r.value, at))
             continue
         st.breaches += 1
         if st.alarm:
@@ -328,9 +332,35 @@ def evaluate(
         if out.case_id not in res.cases:
             res.cases.append(out.case_id)
     _write_states(uow, states)
+    if normal:
+        _tell_normal(uow, normal)
     if cleared:
         uow.record("cityops:sensor:clear", "sensors", {"cleared": cleared[:200], "count": len(cleared)})
     return res
+
+
+def _tell_normal(uow: UnitOfWork, normal: list[tuple[int, SensorRef, str, float, dt.datetime]]) -> None:
+    """A public timeline event on each still-open case whose alarm a return to normal closed."""
+    ids = sorted({n[0] for n in normal})
+    open_: set[int] = set()
+    for i in range(0, len(ids), CHUNK):
+        found = select(Case.id).where(Case.id.in_(ids[i : i + CHUNK]), Case.status.in_(vocab.OPEN))
+        open_.update(uow.session.scalars(found))
+    for case_id, sensor, metric, value, at in sorted(normal, key=lambda n: n[0]):  # cases locked in id order
+        if case_id not in open_:
+            continue
+        case = loop.load(uow, case_id)
+        label = f"{sensor.name}（{sensor.code}）" if sensor.name else sensor.code
+        loop._event(  # the loop's own timeline writer (event row, audit, followers told)
+            uow,
+            case,
+            "sensor_normal",
+            f"{label} {metric} = {value:g}，已恢复正常",
+            sensor=sensor.code,
+            metric=metric,
+            value=value,
+            at=at.isoformat(),
+        )
 
 
 # --- sensors and rules -----------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ EVENT_LABELS = {
     "callback": "回访",
     "comment": "留言",
     "escalated": "超期督办",
+    "sensor_normal": "传感器读数恢复正常",
     "photo": "上传照片",
 }
 EVALUATIONS = ("excellent", "good", "poor")
