@@ -14,11 +14,17 @@ max. Then the database is counted: every 2xx answer must have left a reporter ro
 stored"), and how many reports were merged as duplicates. The issue's target: 2,400 events/s sustained,
 memory flat over a 10-minute run (`--seconds 600`).
 
+The requests carry a bearer token, so the server answers them in its intake lane (cityops.lane: before
+FastAPI's routing, group-committed by cityops.batch). Also reported: the CPU time per event of the server's
+processes and of the PostgreSQL backends, which says more than events/s on a machine shared with other
+work (the load average is printed with it).
+
 `--profile N` runs N reports in this process instead (intake.report in its own unit of work each, as the
-route does, without HTTP) under cProfile and prints where the time goes.
+route does, without HTTP) under cProfile and prints where the time goes; with `--batch B`, the lane's write
+path instead (cityops.batch.run over batches of B reports).
 
     .venv/bin/python bench/cityops_intake.py [--seconds 30] [--db both|sqlite|postgresql] [--quick]
-    .venv/bin/python bench/cityops_intake.py --profile 3000 --db sqlite
+    .venv/bin/python bench/cityops_intake.py --profile 3000 --db sqlite [--batch 16]
 """
 
 from __future__ import annotations
@@ -124,6 +130,43 @@ def wrk(base: str, seconds: int, connections: int, token: str, points: str) -> d
     }
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(pid: int) -> list[int]:
+    try:
+        return [pid, *(int(k) for k in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    except OSError:
+        return [pid]
+
+
+def _db_pids(url: str) -> list[int]:
+    """The PostgreSQL backends serving the bench database (empty for SQLite, which runs in the server)."""
+    if not url.startswith("postgresql"):
+        return []
+    from sqlalchemy import create_engine, make_url, text
+
+    engine = create_engine(url)
+    with engine.connect() as c:
+        name = make_url(url).database
+        pids = c.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"),
+            {"d": name},
+        ).scalars()
+        found = list(pids)
+    engine.dispose()
+    return found
+
+
 def _stored(url: str) -> dict[str, int]:
     from sqlalchemy import func, select
 
@@ -161,7 +204,10 @@ def run_http(args: argparse.Namespace, dialect: str) -> dict[str, Any]:
             sampler = SlowSampler(proc.pid, 10.0 if args.seconds >= 120 else 1.0)
             first = sampler.rss_kib()
             sampler.start()
+            server, backends = _server_pids(proc.pid), _db_pids(url)
+            cpu = (_cpu_seconds(server), _cpu_seconds(backends))
             result = wrk(base, args.seconds, args.connections, w["token"], points)
+            cpu = (_cpu_seconds(server) - cpu[0], _cpu_seconds(backends) - cpu[1])
             sampler.stop.set()
             sampler.join()
             time.sleep(0.5)
@@ -179,6 +225,10 @@ def run_http(args: argparse.Namespace, dialect: str) -> dict[str, Any]:
             "rss_max_mib": max(samples) / 1024,
             "rss_samples_mib": [round(s / 1024) for s in samples],
             "answered_2xx": answered,
+            # CPU per event: the server's processes, and the database backends open at the start
+            "server_cpu_ms": cpu[0] * 1000 / max(result["requests"], 1),
+            "db_cpu_ms": cpu[1] * 1000 / max(result["requests"], 1),
+            "load": os.getloadavg()[0],
             "healthz": check,
             **stored,
         }
@@ -209,9 +259,16 @@ def run_profile(args: argparse.Namespace, dialect: str) -> dict[str, Any]:
         prof = cProfile.Profile()
         started = time.perf_counter()
         prof.enable()
-        for body, channel in bodies[1:]:
-            with unit_of_work(db, me) as uow:
-                intake.report(uow, body, channel=channel)
+        if args.batch:  # the lane's write path: group commits of `--batch` reports (cityops.batch)
+            from zhicheng.cityops import batch
+
+            rest = [batch.prepare(me, body, channel=channel) for body, channel in bodies[1:]]
+            for i in range(0, len(rest), args.batch):
+                batch.run(db, rest[i : i + args.batch])
+        else:
+            for body, channel in bodies[1:]:
+                with unit_of_work(db, me) as uow:
+                    intake.report(uow, body, channel=channel)
         prof.disable()
         took = time.perf_counter() - started
         db.dispose()
@@ -234,6 +291,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--db", default="both")
     p.add_argument("--quick", action="store_true", help="5-second runs")
     p.add_argument("--profile", type=int, default=0, help="profile N reports in-process instead of HTTP")
+    p.add_argument(
+        "--batch", type=int, default=0, help="with --profile: group-commit batches of this size (the lane)"
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.seconds = 5
@@ -264,7 +324,9 @@ def report(name: str, r: dict[str, Any]) -> None:
         + f"; RSS first {r['rss_first_mib']:.0f}, last {r['rss_last_mib']:.0f}, "
         f"max {r['rss_max_mib']:.0f} MiB; "
         f"stored {r['reporters']:,} reports in {r['cases']:,} cases ({r['merged']:,} merged), "
-        f"{max(lost, 0)} acknowledged but not stored"
+        f"{max(lost, 0)} acknowledged but not stored; "
+        f"CPU per event: server {r['server_cpu_ms']:.2f} ms, database backends {r['db_cpu_ms']:.2f} ms "
+        f"(load average {r['load']:.1f} at the end)"
     )
     if len(r["rss_samples_mib"]) > 3:
         print(f"    RSS samples (MiB): {r['rss_samples_mib']}")

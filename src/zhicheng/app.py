@@ -101,6 +101,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from zhicheng.exchange.lane import FastLane
 
     app.add_middleware(FastLane)  # the records call with a token, answered before routing (exchange/lane.py)
+    from zhicheng.cityops.lane import IntakeLane
+
+    app.add_middleware(IntakeLane)  # single reports with a token, group-committed (cityops/lane.py)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for alias, sub in VENDOR.items():
         folder = settings.node_modules / sub

@@ -142,6 +142,52 @@ def _track(session: Session, _ctx: Any, _instances: Any) -> None:
         apply(session.connection(), deltas)
 
 
+def opened(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """The roll-up delta of new cases inserted with Core statements (cityops.batch, the intake's group
+    commit), which the flush hook above never sees: written here instead, in the caller's transaction.
+    The same deltas as the hook's (`contributions`), sent as the same UPSERTs through the driver with
+    positional parameters (one statement text per table and database, built once): this runs for every
+    batch of reports."""
+    deltas: dict[Key, dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        _add(deltas, {f: row.get(f) for f in FIELDS}, 1)
+    daily, live = [], []
+    day = Daily.__table__.c.day.type._cached_bind_processor(conn.dialect)
+    for (kind, key), counts in sorted(deltas.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+        if not any(counts.values()):
+            continue
+        if kind == "daily":
+            first = day(key[0]) if day else key[0]
+            daily.append((first, *key[1:], *(counts.get(c, 0) for c in COUNTERS)))
+        else:
+            live.append((*key, *(counts.get(c, 0) for c in LIVE_COUNTERS)))
+    for name, params in (("daily", daily), ("live", live)):
+        if params:
+            conn.exec_driver_sql(_driver_upsert(conn.dialect, name), params)
+    return len(daily) + len(live)
+
+
+_driver_sql: dict[tuple[str, str], str] = {}
+
+
+def _driver_upsert(dialect: Any, name: str) -> str:
+    found = _driver_sql.get((dialect.name, name))
+    if found is None:
+        table, keys, counters = (
+            ("cityops_daily", DAILY_KEY, COUNTERS)
+            if name == "daily"
+            else ("cityops_live", LIVE_KEY, LIVE_COUNTERS)
+        )
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        cols = (*keys, *counters)
+        found = _driver_sql[(dialect.name, name)] = (
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+            + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counters)
+        )
+    return found
+
+
 def _upsert_sql(table: str, keys: tuple[str, ...], counters: tuple[str, ...]) -> Any:
     """One UPSERT statement per table, the same text on PostgreSQL and SQLite (3.24+), built once: every
     counter is written (0 where unchanged), so that the statement never changes shape."""
