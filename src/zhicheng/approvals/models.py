@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhicheng.core.db import Base, BigId, JSONType, UTCDateTime
@@ -131,7 +131,16 @@ class Case(Base):
         Index("ix_approval_case_party", "party_id", "id"),
         Index("ix_approval_case_window", "window_org_id", "status", "id"),
         Index("ix_approval_case_due", "status", "promised_due_on"),
-        Index("ix_approval_case_unescalated", "status", "escalated_at", "promised_due_on", "id"),
+        # the overdue scan: a partial index, because `escalated_at IS NULL` as a key column would not let
+        # PostgreSQL read the rows in (due date, id) order; it would fetch every overdue row and sort them
+        Index(
+            "ix_approval_case_unescalated",
+            "status",
+            "promised_due_on",
+            "id",
+            postgresql_where=text("escalated_at IS NULL"),
+            sqlite_where=text("escalated_at IS NULL"),
+        ),
         Index("ix_approval_case_supplement", "status", "supplement_due_on"),
         Index("ix_approval_case_decided", "decided_on"),
         Index("ix_approval_case_item", "item_id"),
@@ -211,7 +220,14 @@ class Task(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "stage", "round", "org_id"),
         Index("ix_approval_task_inbox", "org_id", "queue", "status", "due_on", "id"),
-        Index("ix_approval_task_unescalated", "status", "escalated_at", "due_on", "id"),
+        Index(  # partial, as ix_approval_case_unescalated
+            "ix_approval_task_unescalated",
+            "status",
+            "due_on",
+            "id",
+            postgresql_where=text("escalated_at IS NULL"),
+            sqlite_where=text("escalated_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
