@@ -123,6 +123,11 @@ def citizen_applies(page: Page, w: W, files: dict[str, Path]) -> tuple[int, str]
     page.fill("#f_phone", "13812345678")
 
     def upload(code: str, label: str, path: Path) -> None:
+        # the previous upload's swap and live check must have settled, or its swap replaces the file input
+        # this upload has just filled
+        page.wait_for_function(
+            "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+        )
         page.get_by_test_id(f"slot-{code}").get_by_label(label).set_input_files(path)
 
     upload("form", "建筑工程施工许可申请表", files["申请表"])

@@ -326,7 +326,12 @@ class TestConcurrent:
         async def all_at_once() -> list[object]:
             return await asyncio.gather(*(batch.submit_async(db, it) for it in items), return_exceptions=True)
 
-        results = asyncio.run(all_at_once())
+        # a loop of its own in a thread of its own: Playwright's sync API (the browser tests, earlier in the
+        # same session) keeps an event loop running in this thread, where asyncio.run() refuses to start
+        results: list[object] = []
+        runner = threading.Thread(target=lambda: results.extend(asyncio.run(all_at_once())))
+        runner.start()
+        runner.join()
         assert sizes == [6]
         assert isinstance(results[-1], Invalid)
         assert {r.case_id for r in results[:5]} == {results[0].case_id} and not results[0].merged
