@@ -73,6 +73,29 @@ def ring_size(radius_m: float) -> int:
     return max(1, math.ceil((radius_m + 2 * EDGE_M) / (1.5 * EDGE_M)))
 
 
+def where(data: ReportIn) -> tuple[float, float]:
+    """The report's point in WGS-84, from the system it declares (Invalid for a point that is no point)."""
+    system = C.system(data.location.crs)
+    x, y = C.check(data.location.lng, data.location.lat, system)
+    return C.to_wgs84(x, y, system)
+
+
+def when(data: ReportIn, now: dt.datetime) -> dt.datetime:
+    """When it was observed, in UTC, never later than `now` (a clock ahead does not date a report ahead)."""
+    at = data.reported_at or now
+    if at.tzinfo is None:
+        raise Invalid("上报时间必须带时区", "reported_at must carry a time zone")
+    return min(at.astimezone(dt.UTC), now)
+
+
+def outside_city(lng: float, lat: float) -> Invalid:
+    return Invalid(
+        f"上报位置（{lng:.6f}, {lat:.6f}，WGS-84）不在本市任何网格内",
+        f"the point ({lng:.6f}, {lat:.6f}, WGS-84) is outside the city (in no grid)",
+        point={"lng": lng, "lat": lat, "crs": C.WGS84},
+    )
+
+
 def _number(reported_on: dt.date, case_id: int) -> str:
     return f"{reported_on:%Y%m%d}-{case_id:06d}"
 
@@ -117,9 +140,7 @@ def report(
         found = _replay(uow, token)
         if found is not None:
             return found
-    system = C.system(data.location.crs)
-    x, y = C.check(data.location.lng, data.location.lat, system)
-    lng, lat = C.to_wgs84(x, y, system)
+    lng, lat = where(data)
     s = uow.session
     conn = s.connection()
     url = _url(conn)
@@ -127,18 +148,11 @@ def report(
     grid_index, _ = index.current(SimpleNamespace(url=url), conn, gens)  # type: ignore[arg-type]
     grid = grid_index.locate(lng, lat)
     if grid is None:
-        raise Invalid(
-            f"上报位置（{lng:.6f}, {lat:.6f}，WGS-84）不在本市任何网格内",
-            f"the point ({lng:.6f}, {lat:.6f}, WGS-84) is outside the city (in no grid)",
-            point={"lng": lng, "lat": lat, "crs": C.WGS84},
-        )
+        raise outside_city(lng, lat)
     table = categories.table(conn, url, gens)
     category = table.category(data.category)
     now = utcnow()
-    at = data.reported_at or now
-    if at.tzinfo is None:
-        raise Invalid("上报时间必须带时区", "reported_at must carry a time zone")
-    at = min(at.astimezone(dt.UTC), now)
+    at = when(data, now)
     cell = h3.latlng_to_cell(lat, lng, vocab.H3_RES)
     reporter = Reporter(
         channel=channel,
