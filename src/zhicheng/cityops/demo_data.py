@@ -10,6 +10,9 @@ streets in `SECOND_GRID` gets a second one (`…002`), 200 grids in all.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from zhicheng.demo import city
 
 CELL = 0.01  # degrees, both ways
 BUILD = "urban_rural_construction"  # 市建委: roads, bridges, gas, construction sites
@@ -287,3 +290,57 @@ CALLBACK_NOTES = (
     "市民对处理结果基本满意",
 )
 GIVEN = ("先生", "女士")
+
+
+# --- the grid lattice -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    code: str
+    name: str
+    district: str  # the district's key in info["orgs"]["districts"]
+    west: float
+    south: float
+
+    def polygon(self) -> dict[str, Any]:
+        w, s, c = self.west, self.south, CELL
+        ring = [[w, s], [w + c, s], [w + c, s + c], [w, s + c], [w, s]]
+        return {"type": "Polygon", "coordinates": [[[round(x, 6), round(y, 6)] for x, y in ring]]}
+
+    def point(self, fx: float, fy: float) -> tuple[float, float]:
+        """A point inside the grid, away from its edges (fx, fy in [0, 1))."""
+        return self.west + CELL * (0.05 + 0.9 * fx), self.south + CELL * (0.05 + 0.9 * fy)
+
+
+def grid_specs() -> list[GridSpec]:
+    """Every demo grid, a column per street and a row per community in its district's block."""
+    out = []
+    divisions = city.divisions()
+    for county, (_name, key, streets) in city.DISTRICTS.items():
+        west, south = CORNERS[county]
+        for col, suffix in enumerate(streets):
+            street = county + suffix
+            communities = [d for d in divisions if d.parent == street]
+            for row, community in enumerate(communities):
+                out.append(
+                    GridSpec(
+                        f"{community.code}001",
+                        f"{community.name}第1网格",
+                        key,
+                        west + col * CELL,
+                        south + row * CELL,
+                    )
+                )
+            if street in SECOND_GRID:
+                first = communities[0]
+                out.append(
+                    GridSpec(
+                        f"{first.code}002",
+                        f"{first.name}第2网格",
+                        key,
+                        west + col * CELL,
+                        south + len(communities) * CELL,
+                    )
+                )
+    return out
