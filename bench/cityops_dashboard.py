@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from sqlalchemy import func, select, text  # noqa: E402
 
 from tempdb import dialects, migrate, temp_database  # noqa: E402
+from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.db import Actor, Database, unit_of_work  # noqa: E402
 
 ME = Actor(kind="cli", name="bench")
@@ -197,7 +198,7 @@ def run(dialect: str, cases: int, days: int, repeat: int) -> None:
         migrate(url)
         db = Database(url)
         ids = setup(db)
-        today = dt.date.today()
+        today = shanghai_today()
         t0 = time.perf_counter()
         with db.transaction() as conn:
             for lo in range(1, cases + 1, BATCH):

@@ -269,22 +269,28 @@ def run_http(url: str, w: dict[str, Any], args: argparse.Namespace) -> dict[str,
     cmd = [str(ZHICHENG), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)]
     proc = serve(cmd, env, base, "/healthz")
     headers = {"Authorization": f"Bearer {w['token']}", "Content-Type": "application/json"}
-    totals = {"evaluated": 0, "alarms": 0, "cleared": 0, "stale": 0, "unknown": 0, "errors": 0}
+    keys = ("received", "evaluated", "alarms", "cleared", "stale", "unknown")
+    totals = dict.fromkeys((*keys, "errors"), 0)
     lock = threading.Lock()
     latencies: list[float] = []
 
     def post(client: httpx.Client, body: bytes) -> None:
         t = time.perf_counter()
-        r = client.post(PATH, content=body, headers=headers)
+        try:
+            r = client.post(PATH, content=body, headers=headers)
+        except httpx.HTTPError as exc:  # counted, and the client goes on (its thread would end silently)
+            r = None
+            print(f"    {type(exc).__name__}: {exc}")
         took = time.perf_counter() - t
         with lock:
             latencies.append(took)
-            if r.status_code != 200:
+            if r is None or r.status_code != 200:
                 totals["errors"] += 1
-                print(f"    HTTP {r.status_code}: {r.text[:200]}")
+                if r is not None:
+                    print(f"    HTTP {r.status_code}: {r.text[:200]}")
                 return
             data = r.json()
-            for k in ("evaluated", "alarms", "cleared", "stale", "unknown"):
+            for k in keys:
                 totals[k] += data[k]
 
     def client_run(c: int, which: list[list[bytes]]) -> None:
@@ -310,7 +316,7 @@ def run_http(url: str, w: dict[str, Any], args: argparse.Namespace) -> dict[str,
     finally:
         proc.terminate()
         proc.wait(10)
-    n = per_client * clients * args.batch
+    n = totals.pop("received")  # the readings of the batches answered: a failed one does not count
     latencies.sort()
     return {
         "readings": n,

@@ -37,6 +37,7 @@ from stdnum.cn import ric
 
 from server_memory import _free_port
 from tempdb import ZHICHENG, cli_env, dialects, migrate, temp_database
+from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.paging import encode
 
 HERE = Path(__file__).parent
@@ -131,7 +132,7 @@ def zhicheng_world(url: str, n: int) -> dict[str, str]:
     migrate(url)
     db = Database(url)
     me = Actor(kind="cli", name="bench")
-    today = dt.date.today()
+    today = shanghai_today()
     with unit_of_work(db, me) as uow:
         orgs.create_division(uow, DivisionIn(code="320000", name="江苏省"))
         orgs.create_division(uow, DivisionIn(code="320100", name="南京市", parent_code="320000"))

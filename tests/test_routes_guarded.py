@@ -34,6 +34,7 @@ PUBLIC_ROUTES = {
     ("POST", "/open311/v2/requests.{format}"),
     ("GET", "/open311/v2/requests.{format}"),
     ("GET", "/open311/v2/requests/{service_request_id}.{format}"),
+    ("GET", "/open311/v2/tokens/{token_id}.{format}"),
 }
 
 

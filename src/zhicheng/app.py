@@ -90,6 +90,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         dependencies=[Depends(guard)],
+        # FastAPI would otherwise look for a configured OpenTelemetry provider on every request
+        telemetry=None if settings.otel else {"tracing": False, "metrics": False, "logs": False},
     )
     import_models()
     app.state.settings = settings
@@ -104,6 +106,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from zhicheng.cityops.lane import IntakeLane
 
     app.add_middleware(IntakeLane)  # single reports with a token, group-committed (cityops/lane.py)
+    from zhicheng.web.limits import BodyLimit
+
+    app.add_middleware(BodyLimit, max_mb=settings.max_request_mb)  # outermost: before the lanes read bodies
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for alias, sub in VENDOR.items():
         folder = settings.node_modules / sub

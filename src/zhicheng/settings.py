@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(5, description="failed logins per user name before throttling")
     login_window_minutes: int = Field(15, description="window in which failed logins are counted")
     embedded_worker: bool = Field(True, description="run the worker loop inside `serve`")
+    max_request_mb: int = Field(
+        64, description="largest request body any route accepts, MB (uploads have their own, smaller limits)"
+    )
+    otel: bool = Field(False, description="let FastAPI emit OpenTelemetry spans, metrics and logs")
     worker_poll_seconds: float = Field(0.5, description="how often an idle worker looks for due work")
     job_lease_seconds: int = Field(
         300, description="how long a claimed job is held before others may retry it"

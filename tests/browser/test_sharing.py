@@ -4,6 +4,7 @@ find the grant on their grants page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import uuid
@@ -14,6 +15,7 @@ from playwright.sync_api import Page, expect
 from tests import personas
 from tests.browser.test_catalog import make_classes
 from tests.browser.test_console import login, nav
+from zhicheng.core.calendar.clock import today as shanghai_today
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = "/tmp/zc-inbox.png"
@@ -104,8 +106,8 @@ def test_apply_review_grant_in_the_browser(new_page) -> None:  # noqa: ANN001
     post(clerk, "/api/v1/sharing/requests", {
         "resource_id": w["open"], "purpose": "企业开办核验", "scenario": "企业开办一件事",
         "system_name": "南京市市场监管综合业务系统", "items": ["企业名称"],
-        "valid_from": clerk.locator("body").evaluate("() => new Date().toISOString().slice(0, 10)"),
-        "valid_until": "2027-12-31",
+        "valid_from": shanghai_today().isoformat(),  # the city's date, not the browser's UTC one
+        "valid_until": (shanghai_today() + dt.timedelta(days=365)).isoformat(),
     })  # fmt: skip
     nav(clerk).get_by_role("link", name="共享申请").click()
     expect(clerk.get_by_test_id("requests").locator("tbody tr")).to_have_count(2)

@@ -14,6 +14,7 @@ from tests.cityops.conftest import JPEG, MANHOLE, ME, report_body
 from zhicheng.cityops import case_views, intake, loop
 from zhicheng.cityops.models import Case
 from zhicheng.cityops.schemas import ActionIn, HotlineIn, ReportIn
+from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.db import unit_of_work
 
 
@@ -35,7 +36,7 @@ def new_case(db, channel: str = "hotline", **kw) -> int:  # noqa: ANN001, ANN003
 
 def step(db, case_id: int, action: str, on: dt.date | None = None, **kw) -> None:  # noqa: ANN001, ANN003
     with unit_of_work(db, ME) as uow:
-        loop.step(uow, case_id, action, ActionIn(**kw), on or dt.date.today())
+        loop.step(uow, case_id, action, ActionIn(**kw), on or shanghai_today())
 
 
 def status(db, case_id: int) -> str:  # noqa: ANN001
@@ -153,7 +154,7 @@ def test_someone_else_acted_first(db, city, as_user) -> None:  # noqa: ANN001
 
 
 def test_queues_are_sorted_by_due_date_with_colours(db, city, as_user) -> None:  # noqa: ANN001
-    today = dt.date.today()
+    today = shanghai_today()
     late = new_case(db, channel="grid", lng=118.845, lat=32.085)
     soon = new_case(db, channel="grid", lng=118.825, lat=32.065)
     step(db, soon, "register", today)

@@ -12,6 +12,7 @@ from tests.cityops.conftest import JPEG, MANHOLE, ME, SHED, centre, report_body,
 from zhicheng.cityops import intake, loop, rollup
 from zhicheng.cityops.models import Case
 from zhicheng.cityops.schemas import ActionIn, ReportIn
+from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.db import unit_of_work
 
 API = "/api/v1/cityops/indicators"
@@ -178,10 +179,10 @@ def test_rollup_equals_a_recount_after_loop_steps(db, city, as_user) -> None:  #
     act(handler, d, "dispute", reason="权属不清")
     act(sup, e, "register")
     with unit_of_work(db, ME) as uow:  # e is late: the sweep escalates it
-        uow.session.get(Case, e).dispatch_due_on = dt.date.today() - dt.timedelta(days=3)
+        uow.session.get(Case, e).dispatch_due_on = shanghai_today() - dt.timedelta(days=3)
         uow.record("cityops:test:late", f"case:{e}")
     with unit_of_work(db, ME) as uow:
-        assert loop.sweep(uow, dt.date.today()) == 1
+        assert loop.sweep(uow, shanghai_today()) == 1
     with db.read() as s:
         stored, recount = rollup.stored(s.connection()), rollup.recount(s.connection())
     assert stored == recount
@@ -206,7 +207,7 @@ def test_rollup_equals_a_recount_after_loop_steps(db, city, as_user) -> None:  #
     # a rolled-back change leaves the roll-up as it was
     try:
         with unit_of_work(db, ME) as uow:
-            loop.step(uow, d, "dispatch", ActionIn(department_id=city["street"]), dt.date.today())
+            loop.step(uow, d, "dispatch", ActionIn(department_id=city["street"]), shanghai_today())
             raise RuntimeError("boom")
     except RuntimeError:
         pass

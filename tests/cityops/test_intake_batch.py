@@ -10,11 +10,12 @@ import json
 import threading
 import time
 
+import h3.api.basic_int as h3
 import pytest
 from sqlalchemy import func, select
 
 from tests.cityops.conftest import MANHOLE, ME, SHED, centre, report_body, xuanwu_code
-from zhicheng.cityops import batch, intake, rollup
+from zhicheng.cityops import batch, batch_write, dedupe, intake, rollup, vocab
 from zhicheng.cityops.models import Case, CaseEvent, Reporter
 from zhicheng.cityops.schemas import ReportIn
 from zhicheng.core.audit.models import AuditRecord
@@ -166,6 +167,34 @@ def test_idempotency_key_within_and_across_batches(db, city) -> None:  # noqa: A
     bad = batch.run(db, [_item(report_body(lng=116.4, lat=39.9), idempotency_key="device-42-0001")])[0]
     assert bad.replayed and bad.case_id == first.case_id
     assert _count(db, Reporter) == 2 and len(_tags(db)) == 2
+
+
+def test_a_batch_takes_all_its_duplicate_locks_at_once(db, city, monkeypatch) -> None:  # noqa: ANN001
+    """One lock statement before the candidates are read, holding the keys of every report, also of one
+    written after the batch (its Idempotency-Key's first report was refused): taking more locks after
+    writing could wait in a cycle with another transaction (cityops.dedupe)."""
+    taken: list[set[int]] = []
+    monkeypatch.setattr(dedupe, "locking", lambda conn: True)  # the keys gathered on SQLite too
+    monkeypatch.setattr(dedupe, "lock", lambda conn, wanted: taken.append(set(wanted)))
+    x, y = centre(2, 2)
+    far = centre(5, 5)
+    refused, written, other = batch.run(
+        db,
+        [
+            _item(report_body(lng=116.4, lat=39.9), idempotency_key="device-7-0001"),  # outside the city
+            _item(report_body(lng=x, lat=y), idempotency_key="device-7-0001"),  # so this one is written
+            _item(report_body(lng=far[0], lat=far[1])),
+        ],
+    )
+    assert isinstance(refused, Invalid) and not written.replayed and not other.merged
+    with db.read() as s:
+        shed = s.scalar(select(Case.category_id).where(Case.id == written.case_id))
+    ring = intake.ring_size(intake.Rules().radius_m)
+    mine, theirs = (
+        dedupe.keys(shed, h3.grid_disk(h3.latlng_to_cell(lat, lng, vocab.H3_RES), ring))
+        for lng, lat in ((x, y), far)
+    )
+    assert taken[0] == mine | theirs and all(t <= taken[0] for t in taken[1:])
 
 
 # --- the fast lane over HTTP ----------------------------------------------------------------------------
@@ -337,3 +366,54 @@ class TestConcurrent:
         assert {r.case_id for r in results[:5]} == {results[0].case_id} and not results[0].merged
         assert _count(db, Reporter) == 5
         _rollups_match(db)
+
+
+def test_batch_never_merges_into_closed_cases(db, city) -> None:  # noqa: ANN001
+    """The candidate query reads open and closed cases alike (batch_write.candidates_query); the closed ones
+    are dropped before the distance is compared."""
+    x, y = centre(2, 2)
+    first = batch.run(db, [_item(report_body(lng=x, lat=y))])[0]
+    with unit_of_work(db, ME) as uow:
+        uow.session.get(Case, first.case_id).status = "closed"
+        uow.record("test:case:close", f"case:{first.case_id}")
+    near, nearer = batch.run(
+        db, [_item(report_body(lng=x + 0.0001, lat=y)), _item(report_body(lng=x, lat=y))]
+    )
+    assert not near.merged and near.case_id != first.case_id
+    assert nearer.merged and nearer.case_id == near.case_id  # the open case of this batch, not the closed one
+    single = intake.report
+    with unit_of_work(db, ME) as uow:
+        again = single(uow, ReportIn(**report_body(lng=x, lat=y)), channel="grid")
+    assert again.merged and again.case_id == near.case_id
+
+
+def test_the_candidate_query_probes_the_duplicate_index(db, city) -> None:  # noqa: ANN001
+    """Thousands of cases stored since the statistics were gathered (a bulk load, a busy hour before
+    autoanalyze): the candidate search must still look each (category, cell) pair up in the duplicate index
+    rather than scan the cases, or every batch grows slower with every case stored."""
+    rnd = __import__("random").Random(5)
+    for _ in range(15):
+        items = []
+        for _ in range(200):
+            row, col = rnd.randrange(4), rnd.randrange(4)
+            x, y = centre(row, col)
+            items.append(
+                _item(report_body(lng=x + rnd.uniform(-0.004, 0.004), lat=y + rnd.uniform(-0.004, 0.004)))
+            )
+        batch.run(db, items)
+    assert _count(db, Case) > 1_000
+    x, y = centre(1, 2)
+    with db.read() as s:
+        category_id = s.scalar(select(Case.category_id).limit(1))
+        ring = h3.grid_disk(h3.latlng_to_cell(y, x, vocab.H3_RES), 2)
+        pairs = sorted((category_id, c) for c in ring)
+        conn = s.connection()
+        sql, params = batch_write.candidates_query(
+            conn, pairs, dt.datetime.now(dt.UTC) - dt.timedelta(hours=24)
+        )
+        if conn.dialect.name == "postgresql":
+            plan = json.dumps(conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + sql, params).scalar())
+            assert "ix_cityops_case_dup" in plan and '"Seq Scan"' not in plan, plan
+        else:
+            plan = " | ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
+            assert "USING INDEX ix_cityops_case_dup" in plan and "SCAN c " not in plan + " ", plan

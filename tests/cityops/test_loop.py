@@ -13,6 +13,7 @@ from zhicheng.cityops import intake, loop
 from zhicheng.cityops.models import Case, CaseEvent
 from zhicheng.cityops.schemas import ActionIn, ReportIn
 from zhicheng.core.calendar import queries as calendar_queries
+from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.db import unit_of_work
 from zhicheng.core.notify.models import Notification
 
@@ -85,7 +86,7 @@ def _dispatched(db, city, today):  # noqa: ANN001, ANN202
 
 
 def test_rework_after_a_failed_check(db, city, as_user) -> None:  # noqa: ANN001
-    case_id = _dispatched(db, city, dt.date.today())
+    case_id = _dispatched(db, city, shanghai_today())
     handler, sup = as_user("handler"), as_user("supervisor")
     _after_photo(handler, case_id)
     handler.send("POST", f"{CASES}/{case_id}/feedback", json={})
@@ -101,7 +102,7 @@ def test_rework_after_a_failed_check(db, city, as_user) -> None:  # noqa: ANN001
 
 
 def test_return_dispute_and_redispatch(db, city, as_user) -> None:  # noqa: ANN001
-    case_id = _dispatched(db, city, dt.date.today())
+    case_id = _dispatched(db, city, shanghai_today())
     handler, cmd = as_user("handler"), as_user("commander")
     r = handler.send("POST", f"{CASES}/{case_id}/return", json={"reason": "不属于城管职责"})
     assert r.json()["status"] == "returned" and r.json()["reason"] == "不属于城管职责"
@@ -136,7 +137,7 @@ def test_extension_moves_the_due_date_on_the_official_calendar(db, city, as_user
 
 
 def test_callback_and_satisfaction_for_hotline_cases(db, city, as_user) -> None:  # noqa: ANN001
-    case_id = _dispatched(db, city, dt.date.today())
+    case_id = _dispatched(db, city, shanghai_today())
     sup = as_user("supervisor")
     assert sup.send("POST", f"{CASES}/{case_id}/callback", json={"satisfaction": 5}).status_code == 409
     handler = as_user("handler")
@@ -149,21 +150,21 @@ def test_callback_and_satisfaction_for_hotline_cases(db, city, as_user) -> None:
     grid_case = _new(db, channel="grid", category=SHED, lng=118.835, lat=32.095)
     with unit_of_work(db, ME) as uow:
         for a in ("register", "dispatch"):
-            loop.step(uow, grid_case, a, ActionIn(), dt.date.today())
+            loop.step(uow, grid_case, a, ActionIn(), shanghai_today())
         uow.session.get(Case, grid_case).status = "closed"
     assert sup.send("POST", f"{CASES}/{grid_case}/callback", json={"satisfaction": 4}).status_code == 409
 
 
 def test_overdue_sweep_escalates_once(db, city, as_user) -> None:  # noqa: ANN001
-    start = dt.date.today() - dt.timedelta(days=30)
+    start = shanghai_today() - dt.timedelta(days=30)
     case_id = _dispatched(db, city, start)
     registered = _new(db, lng=118.845, lat=32.085)
     with unit_of_work(db, ME) as uow:
         loop.step(uow, registered, "register", ActionIn(), start)
     with unit_of_work(db, ME) as uow:
-        assert loop.sweep(uow, dt.date.today()) == 2
+        assert loop.sweep(uow, shanghai_today()) == 2
     with unit_of_work(db, ME) as uow:
-        assert loop.sweep(uow, dt.date.today()) == 0
+        assert loop.sweep(uow, shanghai_today()) == 0
     with db.read() as s:
         n = s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "escalated"))
     assert n == 2
@@ -183,12 +184,12 @@ def test_overdue_sweep_tells_the_command_centre_once(db, city, as_user) -> None:
             uow, UserIn(username="qinhuai_cmd", display_name="秦淮指挥", password=personas.PASSWORD)
         )
         auth.grant_role(uow, other.id, GrantIn(role="command_centre", org_id=personas.WORLD.other_district))
-    start = dt.date.today() - dt.timedelta(days=30)
+    start = shanghai_today() - dt.timedelta(days=30)
     case_id = _dispatched(db, city, start)
     with unit_of_work(db, ME) as uow:
-        assert loop.sweep(uow, dt.date.today()) == 1
+        assert loop.sweep(uow, shanghai_today()) == 1
     with unit_of_work(db, ME) as uow:
-        assert loop.sweep(uow, dt.date.today()) == 0
+        assert loop.sweep(uow, shanghai_today()) == 0
 
     def told(username: str) -> list[Notification]:
         with db.read() as s:

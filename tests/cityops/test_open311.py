@@ -1,8 +1,8 @@
 """Open311 GeoReport v2 at /open311/v2: a real GeoReport client (the `georeport` package from PyPI) reads
 services, definitions and requests from a live server in JSON and XML; raw HTTP covers what it cannot (it
-has no POST): form-encoded and JSON posts, duplicates, the api_key, coordinates outside the city, unknown
-service codes, oversized fields, and errors in the Open311 format of the client's extension. GET answers
-carry no personal data."""
+has no POST, nor tokens): form-encoded and JSON posts, duplicates, tokens, the api_key, coordinates outside
+the city, unknown service codes, oversized fields, and errors in the Open311 format of the client's
+extension. GET answers carry no personal data."""
 
 from __future__ import annotations
 
@@ -13,18 +13,20 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from georeport import GeoReport
 from requests import HTTPError
 
 from tests import personas
-from tests.cityops.conftest import JPEG, MANHOLE, ME, SHED, centre
-from zhicheng.cityops import loop
+from tests.cityops.conftest import JPEG, MANHOLE, ME, SHED, centre, report_body
+from zhicheng.cityops import intake, loop, open311
 from zhicheng.cityops.models import Case, CaseEvent, Photo, Reporter
-from zhicheng.cityops.schemas import ActionIn
+from zhicheng.cityops.schemas import ActionIn, ReportIn
 from zhicheng.core.auth import services as auth
 from zhicheng.core.auth.schemas import TokenIn
+from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.db import unit_of_work
 from zhicheng.core.geo import crs as C
 
@@ -165,7 +167,7 @@ def test_post_form_then_read_back_without_personal_data(client, db, city, keys) 
     r = post(client, keys["channel"], "json", ZH, address_string="玄武区梅园新村 12 号", **PERSON)
     assert r.status_code == 200, r.text
     [created] = r.json()
-    assert set(created) == {"service_request_id", "service_notice", "account_id"}
+    assert set(created) == {"service_request_id", "token", "service_notice", "account_id"}
     number = created["service_request_id"]
     assert created["account_id"] is None and number in created["service_notice"]
     with db.read() as s:
@@ -211,6 +213,7 @@ def test_post_json_answers_xml_and_duplicates_merge(client, db, city, keys) -> N
     root = xml_doc(first)
     assert root.tag == "service_requests" and [c.tag for c in root[0]] == [
         "service_request_id",
+        "token",
         "service_notice",
         "account_id",
     ]
@@ -228,6 +231,48 @@ def test_post_json_answers_xml_and_duplicates_merge(client, db, city, keys) -> N
     # another class at the same place is another case
     other = client.post(f"{BASE}/requests.json", json={**body, "service_code": SHED}).json()[0]
     assert other["service_request_id"] != number
+
+
+def test_tokens_answer_the_request_they_were_given_for(client, db, city, keys) -> None:  # noqa: ANN001
+    x, y = centre(1, 4)
+    body = {"api_key": keys["channel"], "service_code": SHED, "lat": y, "long": x, **PERSON}
+    [first] = client.post(f"{BASE}/requests.json", json=body).json()
+    number, token = first["service_request_id"], first["token"]
+    # a duplicate joins the case: the same service_request_id, a token of its own (it names the report)
+    [again] = client.post(f"{BASE}/requests.json", json={**body, "lat": y + 0.0001}).json()
+    assert again["service_request_id"] == number and again["token"] != token
+    # nothing the reporter gave shows in it
+    assert all(value not in token for value in (*PERSON.values(), number))
+
+    [found] = client.get(f"{BASE}/tokens/{token}.json").json()
+    assert found == {"service_request_id": number, "token": token}
+    root = xml_doc(client.get(f"{BASE}/tokens/{again['token']}.xml"))
+    assert root.tag == "service_requests" and [e.tag for e in root] == ["request"]
+    assert [(c.tag, c.text) for c in root[0]] == [("service_request_id", number), ("token", again["token"])]
+    # the case moves on through the loop: the token still answers it
+    with unit_of_work(db, ME) as uow:
+        loop.step(uow, int(number.split("-")[1]), "register", ActionIn(), shanghai_today())
+    assert client.get(f"{BASE}/tokens/{token}.json").json()[0]["service_request_id"] == number
+
+    # a retry (Idempotency-Key) answers the same token
+    h = {"Idempotency-Key": "open311-token-retry"}
+    a = client.post(f"{BASE}/requests.xml", json={**body, "service_code": MANHOLE}, headers=h)
+    b = client.post(f"{BASE}/requests.xml", json={**body, "service_code": MANHOLE}, headers=h)
+    assert xml_doc(a)[0].findtext("token") == xml_doc(b)[0].findtext("token")
+
+    # unknown, forged or malformed tokens are the spec's 404, in the client's format
+    rid, mac = token.split("-")
+    assert_error(client.get(f"{BASE}/tokens/{rid}-{'0' * 20}.json"), 404, "json", "token")
+    assert_error(client.get(f"{BASE}/tokens/{int(rid) + 1}-{mac}.xml"), 404, "xml", "token")
+    no_report = open311.token(db.secret, 10**12)  # signed right, but no such report
+    assert_error(client.get(f"{BASE}/tokens/{no_report}.json"), 404, "json", "token")
+    assert_error(client.get(f"{BASE}/tokens/{number}.xml"), 404, "xml", "token")
+    assert_error(client.get(f"{BASE}/tokens/{token}.html"), 404, "json", "format")
+    # a report from another channel has no token, even one signed right
+    with unit_of_work(db, ME) as uow:
+        hotline = intake.report(uow, ReportIn(**report_body(lng=x, lat=y)), channel="hotline")
+    signed = open311.token(db.secret, hotline.reporter_id)
+    assert_error(client.get(f"{BASE}/tokens/{signed}.json"), 404, "json", "token")
 
 
 def test_api_key_refusals(client, city, keys) -> None:  # noqa: ANN001
@@ -324,8 +369,8 @@ def test_request_list_filters(client, db, city, keys) -> None:  # noqa: ANN001
         r = post(client, keys["channel"], lat=str(y), long=str(x), service_code=code)
         numbers.append(r.json()[0]["service_request_id"])
     with unit_of_work(db, ME) as uow:
-        loop.step(uow, int(numbers[0].split("-")[1]), "cancel", ActionIn(reason="重复上报"), dt.date.today())
-        loop.step(uow, int(numbers[1].split("-")[1]), "register", ActionIn(), dt.date.today())
+        loop.step(uow, int(numbers[0].split("-")[1]), "cancel", ActionIn(reason="重复上报"), shanghai_today())
+        loop.step(uow, int(numbers[1].split("-")[1]), "register", ActionIn(), shanghai_today())
 
     def ids(fmt: str = "json", **params: str) -> list[str]:
         r = client.get(f"{BASE}/requests.{fmt}", params=params)
@@ -391,9 +436,8 @@ def live(app):  # noqa: ANN001, ANN201
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_georeport_client(live, client, city, keys, fmt) -> None:  # noqa: ANN001
-    number = post(client, keys["channel"], media_url="https://img.example.cn/b.jpg").json()[0][
-        "service_request_id"
-    ]
+    [posted] = post(client, keys["channel"], media_url="https://img.example.cn/b.jpg").json()
+    number, token = posted["service_request_id"], posted["token"]
     geo = GeoReport(live, output_format=fmt)
     services = geo.get_service_list()
     assert {s["service_code"] for s in services} == {MANHOLE, SHED}
@@ -409,3 +453,11 @@ def test_georeport_client(live, client, city, keys, fmt) -> None:  # noqa: ANN00
     with pytest.raises(HTTPError) as caught:
         geo.get_service_request("20200101-000001")
     assert caught.value.response.status_code == 404
+    # the client has no tokens: plain HTTP to the same server, the answer parsed as JSON or XML
+    r = httpx.get(f"{live}/tokens/{token}.{fmt}")
+    assert r.status_code == 200, r.text
+    if fmt == "json":
+        assert r.json() == [{"service_request_id": number, "token": token}]
+    else:
+        assert [(c.tag, c.text) for c in xml_doc(r)[0]] == [("service_request_id", number), ("token", token)]
+    assert_error(httpx.get(f"{live}/tokens/1-{'0' * 20}.{fmt}"), 404, fmt, "token")

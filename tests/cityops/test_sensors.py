@@ -12,9 +12,10 @@ from tests.cityops.conftest import MANHOLE, ME, SHED, centre
 from zhicheng.cityops import sensors
 from zhicheng.cityops.models import Case, Reporter
 from zhicheng.cityops.schemas import LocationIn
-from zhicheng.cityops.sensor_models import SensorState
+from zhicheng.cityops.sensor_models import Sensor, SensorState
 from zhicheng.cityops.sensor_schemas import ReadingIn, SensorIn, ThresholdIn
-from zhicheng.core.db import unit_of_work
+from zhicheng.core.calendar.clock import today as shanghai_today
+from zhicheng.core.db import unit_of_work, utcnow
 from zhicheng.core.errors import Invalid
 
 SENSORS = "/api/v1/cityops/sensors"
@@ -210,6 +211,47 @@ def test_an_alarm_intake_refuses_is_named_and_retried(db, city) -> None:  # noqa
     assert not _state(db, sid).alarm and _state(db, sid).breaches == 1
 
 
+def _many(db, n: int) -> list[str]:  # noqa: ANN001
+    """MH-0000 … registered as _sensor does, the others copied from it in one unit of work (faster)."""
+    first = _sensor(db, "MH-0000")
+    with unit_of_work(db, ME) as uow:
+        model, now = uow.session.get(Sensor, first), utcnow()
+        copied = ("kind", "lng", "lat", "grid_id", "category_id")
+        uow.session.add_all(
+            Sensor(
+                code=f"MH-{i:04d}", created_at=now, updated_at=now, **{k: getattr(model, k) for k in copied}
+            )
+            for i in range(1, n)
+        )
+        uow.record("cityops:sensor:create", "sensors", {"count": n - 1})
+    return [f"MH-{i:04d}" for i in range(n)]
+
+
+def test_a_batch_over_many_sensors_reads_and_writes_every_state(db, city) -> None:  # noqa: ANN001
+    """More sensors than one IN (…) list would hold (sensors.CHUNK): every state is read, locked and written
+    in one statement each, in the format the ORM reads and compares."""
+    codes = _many(db, sensors.CHUNK + 300)
+    _rule(db)
+    n, breaching = len(codes), codes[-3:]  # the last ones in id order: after the first CHUNK
+    res = _feed(db, *[(c, "tilt", 1.0, _at(0)) for c in codes], ("MH-0001", "battery", 3.6, _at(0)))
+    assert (res.evaluated, res.stale, res.alarms) == (n + 1, 0, 0)
+    # every state is found again: stale, whatever its position in the batch; three sensors breach
+    again = [(c, "tilt", 40.0 if c in breaching else 2.0, _at(1)) for c in codes]
+    res = _feed(db, *[(c, "tilt", 9.0, _at(0)) for c in codes], *again)
+    assert (res.stale, res.evaluated, res.alarms, len(res.cases)) == (n, n, 3, 1)  # one place: merged
+    res = _feed(db, *[(c, "tilt", 1.0, _at(2)) for c in breaching])
+    assert (res.cleared, res.alarms) == (3, 0)
+    t = SensorState.__table__
+    with db.read() as s:
+        count = select(func.count()).select_from(t)
+        assert s.scalar(count.where(t.c.metric == "tilt")) == n
+        assert s.scalar(count.where(t.c.at == _at(1))) == n - 3  # the time compares as the ORM binds it
+        assert s.scalar(count.where(t.c.alarm_at == _at(1), t.c.alarm.is_(False))) == 3
+        assert s.scalar(select(t.c.value).where(t.c.metric == "battery")) == 3.6
+        of = select(t.c.value).join(Sensor, Sensor.id == t.c.sensor_id).where(Sensor.code == "MH-0001")
+        assert s.scalar(of.where(t.c.metric == "tilt")) == 2.0
+
+
 def test_batch_limit_and_time_zone(db, city) -> None:  # noqa: ANN001
     _sensor(db)
     with pytest.raises(Invalid, match="at most 2 readings"):
@@ -329,7 +371,7 @@ def test_return_to_normal_is_on_the_open_cases_timeline(db, city) -> None:  # no
     assert res.alarms == 2 and len(res.cases) == 2
     first, second = res.cases
     with unit_of_work(db, ME) as uow:  # the second case is already cancelled: history, nothing is added
-        loop.step(uow, second, "cancel", ActionIn(reason="误报"), dt.date.today())
+        loop.step(uow, second, "cancel", ActionIn(reason="误报"), shanghai_today())
     res = _feed(db, ("MH-001", "tilt", 2.0, _at(1)), ("MH-002", "tilt", 2.0, _at(1)))
     assert res.cleared == 2
 
@@ -351,3 +393,42 @@ def test_return_to_normal_is_on_the_open_cases_timeline(db, city) -> None:  # no
     # still normal: no second event; a stale redelivery of the breach changes nothing either
     _feed(db, ("MH-001", "tilt", 1.0, _at(2)), ("MH-001", "tilt", 40.0, _at(0)))
     assert len(events(first)) == 1
+
+
+def test_a_batch_rolled_back_by_a_deadlock_is_applied_again(db, city, as_user, monkeypatch) -> None:  # noqa: ANN001
+    from sqlalchemy.exc import OperationalError
+
+    from zhicheng.cityops import sensor_api
+
+    sid = _sensor(db)
+    _rule(db)
+    real, calls = sensors.evaluate, []
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"  # as psycopg names PostgreSQL's deadlock_detected
+
+    def deadlocked(times: int):  # noqa: ANN202
+        def evaluate(uow, readings, **kw):  # noqa: ANN001, ANN003, ANN202
+            res = real(uow, readings, **kw)  # everything written, the alarm reported …
+            calls.append(res.evaluated)
+            if len(calls) <= times:  # … then rolled back whole
+                raise OperationalError("INSERT INTO cityops_daily …", {}, Deadlock("deadlock detected"))
+            return res
+
+        return evaluate
+
+    agent = as_user("agent")
+    batch = {"readings": [{"sensor": "MH-001", "metric": "tilt", "value": 30, "at": _at(0).isoformat()}]}
+    monkeypatch.setattr(sensors, "evaluate", deadlocked(1))
+    r = agent.send("POST", READINGS, json=batch)
+    assert r.status_code == 200, r.text
+    assert calls == [1, 1] and r.json()["alarms"] == 1  # the second try saw nothing of the first (not stale)
+    assert _state(db, sid).alarm
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Case).where(Case.channel == "sensor")) == 1
+    # a deadlock every time: given up after ATTEMPTS, nothing applied
+    calls.clear()
+    monkeypatch.setattr(sensors, "evaluate", deadlocked(sensor_api.ATTEMPTS))
+    later = {"readings": [{**batch["readings"][0], "value": 1, "at": _at(1).isoformat()}]}
+    assert agent.send("POST", READINGS, json=later).status_code == 500
+    assert calls == [1] * sensor_api.ATTEMPTS and _state(db, sid).alarm

@@ -350,7 +350,9 @@ def test_concurrent_workers_run_every_job_exactly_once(fresh_url, dialect) -> No
 
 def test_takeovers_under_short_leases_still_commit_each_job_once(fresh_url, dialect) -> None:  # noqa: ANN001
     """Leases shorter than the jobs: workers keep taking jobs over from each other, and the fence must
-    roll every loser back. Whatever the interleaving, each job ends done with exactly one effect."""
+    roll every loser back. Whatever the interleaving, no job's effect commits twice: a job ends done with
+    exactly one effect, or, when takeovers used up all its attempts (two workers can pass a job longer
+    than the lease back and forth for ever), failed with none."""
     db = Database(fresh_url)
     settings = Settings(env="test", database_url=fresh_url, embedded_worker=False)
     rnd = random.Random(7)
@@ -388,9 +390,14 @@ def test_takeovers_under_short_leases_still_commit_each_job_once(fresh_url, dial
         )
         runs = dict(s.execute(by_subject).all())
     db.dispose()
-    assert {j.status for j in jobs.values()} == {"done"}
-    assert runs == {f"job:{i}": 1 for i in ids}
-    assert outcomes.count("done") == len(ids)  # every other run was refused by the fence
+    done = [i for i, j in jobs.items() if j.status == "done"]
+    worn_out = [i for i, j in jobs.items() if j.status == "failed" and j.attempts >= j.max_attempts]
+    assert sorted(done + worn_out) == sorted(ids)
+    assert done  # takeovers slow the queue down but do not stop it
+    assert runs == {f"job:{i}": 1 for i in done}  # worn-out jobs left no effect behind
+    assert outcomes.count("done") == len(done)  # every other run was refused by the fence
+    if dialect == "postgresql":  # SQLite's one writer lock mostly keeps a second worker out while a job runs
+        assert "lost" in outcomes  # takeovers did happen, so the fence was put to the test
     assert len(outcomes) == sum(j.attempts for j in jobs.values())
 
 

@@ -13,6 +13,7 @@ from tests import personas
 from zhicheng.catalog import services as catalog
 from zhicheng.catalog.models import CatalogClass, Resource
 from zhicheng.catalog.schemas import ClassIn, ResourceIn
+from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.db import Actor, Database, unit_of_work
 from zhicheng.exchange import calls, ratelimit, services
 from zhicheng.sharing import services as sharing
@@ -93,7 +94,7 @@ def make_resource(
 
 
 def grant(db: Database, resource_id: int, items: list[str] = GRANTED, **extra: object) -> int:
-    today = dt.date.today()
+    today = shanghai_today()
     with unit_of_work(db, ME) as uow:
         req = sharing.submit(
             uow,

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from zhicheng.approvals import checks, clocks, files, flows, hooks
 from zhicheng.approvals.flowdef import stage_orgs
@@ -24,7 +25,7 @@ from zhicheng.approvals.models import Case, CaseEvent, CaseMaterial, ItemVersion
 from zhicheng.approvals.schemas import ApplicantIn, CaseIn
 from zhicheng.approvals.vocab import CASE_STATUS
 from zhicheng.core.calendar.clock import today as shanghai_today
-from zhicheng.core.db import Database, UnitOfWork, unit_of_work, utcnow
+from zhicheng.core.db import Database, UnitOfWork, per_transaction, unit_of_work, utcnow
 from zhicheng.core.errors import Conflict, Forbidden, Invalid, NotFound
 from zhicheng.core.orgs import codes
 from zhicheng.core.orgs import services as orgs
@@ -88,18 +89,35 @@ def event(
     )
 
 
+# session.info: what one transaction looked up already — item versions (immutable) and applicants (kept
+# referenced, so that the notifier's lookup by primary key finds them in the identity map, which holds only
+# objects something refers to). Forgotten when the transaction ends.
+_SEEN = per_transaction("zc_approvals_seen")
+
+
+def _seen(s: Session) -> dict[tuple[str, Any], Any]:
+    return s.info.setdefault(_SEEN, {}) if isinstance(s, Session) else {}
+
+
 def tell(uow: UnitOfWork, case: Case, kind: str, zh: str, en: str, **data: Any) -> None:
+    key = ("party", case.party_id)
+    if key not in _seen(uow.session):
+        _seen(uow.session)[key] = uow.session.get(Party, case.party_id)
     hooks.notify_applicant(uow, hooks.Notice(case.id, case.number, case.party_id, kind, zh, en, data))
 
 
-def item_snapshot(s: Any, case: Case) -> dict[str, Any]:
-    snap = s.scalar(
-        select(ItemVersion.snapshot).where(
-            ItemVersion.item_id == case.item_id, ItemVersion.version == case.item_version
+def item_snapshot(s: Session, case: Case) -> dict[str, Any]:
+    key = ("snapshot", (case.item_id, case.item_version))
+    snap = _seen(s).get(key)
+    if snap is None:
+        snap = s.scalar(
+            select(ItemVersion.snapshot).where(
+                ItemVersion.item_id == case.item_id, ItemVersion.version == case.item_version
+            )
         )
-    )
     if snap is None:  # every item version is written with the item; this is a broken database
         raise NotFound(f"事项版本 {case.item_version} 缺失", f"item version {case.item_version} is missing")
+    _seen(s)[key] = snap
     return snap
 
 
@@ -286,14 +304,7 @@ def _replayed(uow: UnitOfWork, case: Case, item_code: str) -> Case:
 
 def finish(uow: UnitOfWork, case: Case, status: str, on: dt.date, reason: str | None = None) -> None:
     """End a case: every clock stopped, every open task cancelled."""
-    for clock_id in (
-        case.stage_clock_id,
-        case.promised_clock_id,
-        case.statutory_clock_id,
-        case.supplement_clock_id,
-    ):
-        clocks.stop(uow, clock_id, on)
-    clocks.sync(uow, case)
+    clocks.stop_all(uow, case, on)
     uow.session.execute(
         update(Task)
         .where(Task.case_id == case.id, Task.status == "open")

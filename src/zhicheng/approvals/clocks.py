@@ -1,17 +1,21 @@
 """A case's working-day clocks on core.calendar: the promised and statutory limits (from acceptance to the
 decision), one per stage, and the 容缺 supplement deadline. Pauses (corrections, hearings, testing, expert
 review) stop the limits and the stage together; the supplement deadline keeps running. After every change
-the due dates are copied onto the case and its open tasks (see models)."""
+the due dates are copied onto the case and its open tasks (see models).
+
+Services may act on a given day (e.g. the worker catching up): a clock pauses or stops on that day, or on the
+last day one of its pauses began or ended if that is later (core.calendar's pause_running, stop_running)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from zhicheng.approvals.models import Case, Task
 from zhicheng.core.calendar import services as calendar
-from zhicheng.core.calendar.models import Clock, ClockPause
+from zhicheng.core.calendar.models import Clock
 from zhicheng.core.db import UnitOfWork
 
 CASE = "approvals:case"
@@ -20,8 +24,13 @@ SUPPLEMENT = "approvals:supplement"
 
 
 def start_limits(uow: UnitOfWork, case: Case, on: dt.date) -> None:
-    promised = calendar.start_clock(uow, CASE, f"{case.id}:promised", on, case.promised_days)
-    statutory = calendar.start_clock(uow, CASE, f"{case.id}:statutory", on, case.statutory_days)
+    promised, statutory = calendar.start_clocks(
+        uow,
+        [
+            (CASE, f"{case.id}:promised", on, case.promised_days),
+            (CASE, f"{case.id}:statutory", on, case.statutory_days),
+        ],
+    )
     case.promised_clock_id, case.promised_due_on = promised.id, promised.due_on
     case.statutory_clock_id, case.statutory_due_on = statutory.id, statutory.due_on
 
@@ -43,62 +52,55 @@ def running(case: Case) -> list[int]:
 
 
 def pause(uow: UnitOfWork, case: Case, on: dt.date, reason: str) -> None:
-    for clock_id in running(case):
-        clock = uow.session.get(Clock, clock_id)
-        if clock is not None and clock.state == "running":
-            calendar.pause_clock(uow, clock_id, max(on, _last_day(uow, clock)), reason)
+    calendar.pause_running(uow, running(case), on, reason)
     case.paused_on = on
 
 
 def resume(uow: UnitOfWork, case: Case, on: dt.date) -> None:
-    for clock_id in running(case):
-        clock = uow.session.get(Clock, clock_id)
-        if clock is not None and clock.state == "paused":
-            calendar.resume_clock(uow, clock_id, on)
+    found = calendar.resume_paused(uow, running(case), on)
     case.paused_on = None
-    sync(uow, case)
+    sync(uow, case, found)
 
 
 def stop(uow: UnitOfWork, clock_id: int | None, on: dt.date) -> None:
-    if clock_id is None:
-        return
-    clock = uow.session.get(Clock, clock_id)
-    if clock is not None and clock.state != "stopped":
-        calendar.stop_clock(uow, clock_id, max(on, _last_day(uow, clock)))
+    if clock_id is not None:
+        calendar.stop_running(uow, [clock_id], on)
 
 
-def stop_limits(uow: UnitOfWork, case: Case, on: dt.date) -> None:
-    stop(uow, case.promised_clock_id, on)
-    stop(uow, case.statutory_clock_id, on)
-    sync(uow, case)
+def stop_limits(uow: UnitOfWork, case: Case, on: dt.date, with_stage: bool = False) -> None:
+    """Stop the promised and statutory limits (and the stage's clock first, `with_stage`)."""
+    ids = [case.stage_clock_id] if with_stage else []
+    ids += [case.promised_clock_id, case.statutory_clock_id]
+    sync(uow, case, calendar.stop_running(uow, [i for i in ids if i], on))
 
 
-def _last_day(uow: UnitOfWork, clock: Clock) -> dt.date:
-    """The earliest day a clock may pause or stop on: its start, or the last day one of its pauses began or
-    ended (services may act on a given day, e.g. the worker catching up)."""
-    days = uow.session.execute(
-        select(func.max(ClockPause.paused_on), func.max(ClockPause.resumed_on)).where(
-            ClockPause.clock_id == clock.id
-        )
-    ).one()
-    return max([clock.started_on, *(d for d in days if d is not None)])
+def stop_all(uow: UnitOfWork, case: Case, on: dt.date) -> None:
+    """The case ends: every clock stops."""
+    ids = [case.stage_clock_id, case.promised_clock_id, case.statutory_clock_id, case.supplement_clock_id]
+    sync(uow, case, calendar.stop_running(uow, [i for i in ids if i], on))
 
 
-def sync(uow: UnitOfWork, case: Case) -> None:
-    """Copy the clocks' due dates onto the case and onto the open tasks of its current stage."""
+def sync(uow: UnitOfWork, case: Case, known: Iterable[Clock] = ()) -> None:
+    """Copy the clocks' due dates onto the case and onto the open tasks of its current stage. `known`: clocks
+    this transaction holds already (core.calendar returns them), read again only if missing."""
     s = uow.session
-    s.flush()
     ids = [case.promised_clock_id, case.statutory_clock_id, case.stage_clock_id, case.supplement_clock_id]
-    due = dict(s.execute(select(Clock.id, Clock.due_on).where(Clock.id.in_([i for i in ids if i]))).all())
+    due = {c.id: c.due_on for c in known}
+    missing = [i for i in ids if i and i not in due]
+    if missing:
+        due |= dict(s.execute(select(Clock.id, Clock.due_on).where(Clock.id.in_(missing))).all())
     case.promised_due_on = due.get(case.promised_clock_id, case.promised_due_on)
     case.statutory_due_on = due.get(case.statutory_clock_id, case.statutory_due_on)
+    before = case.stage_due_on
     case.stage_due_on = due.get(case.stage_clock_id, case.stage_due_on)
     if case.supplements_done_on is None:
         case.supplement_due_on = due.get(case.supplement_clock_id, case.supplement_due_on)
-    if case.stage_clock_id in due:
+    # the open tasks of the stage carry the case's stage due date (review.enter, this function and
+    # supervision.sync_due_dates write both together): they move only when it does
+    if case.stage_clock_id in due and case.stage_due_on != before:
         s.execute(
             update(Task)
             .where(Task.case_id == case.id, Task.clock_id == case.stage_clock_id, Task.status == "open")
-            .values(due_on=due[case.stage_clock_id])
+            .values(due_on=case.stage_due_on)
             .execution_options(synchronize_session="fetch")
         )

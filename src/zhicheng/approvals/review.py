@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from zhicheng.approvals import cases, clocks, flows, hooks
 from zhicheng.approvals.flowdef import KINDS, QUEUE, REVIEWS, Flow, stage_orgs
@@ -23,36 +23,39 @@ from zhicheng.core.errors import Conflict, Invalid, NotFound
 from zhicheng.core.orgs.models import Org, Party
 
 
-def enter(uow: UnitOfWork, case: Case, flow: Flow, stage_id: str, today: dt.date) -> None:
-    """Put the case into a stage: its clock started and its tasks opened (one per acting organization)."""
+def enter(
+    uow: UnitOfWork, case: Case, flow: Flow, stage_id: str, today: dt.date, tasks: list[Task] | None = None
+) -> None:
+    """Put the case into a stage: its clock started and its tasks opened (one per acting organization).
+    `tasks`: every task of the case, read after it was locked, when the caller has them (to number the
+    round)."""
     s = uow.session
     stage = flow.stage(stage_id)
     snap = cases.item_snapshot(s, case)
     orgs = stage_orgs(stage, case.window_org_id, snap.get("deciding_org_id") or snap["org_id"])
-    round_ = (
-        s.scalar(select(func.max(Task.round)).where(Task.case_id == case.id, Task.stage == stage.id)) or 0
-    ) + 1
+    if tasks is None:
+        last = s.scalar(select(func.max(Task.round)).where(Task.case_id == case.id, Task.stage == stage.id))
+    else:
+        last = max((t.round for t in tasks if t.stage == stage.id), default=None)
+    round_ = (last or 0) + 1
     clock = clocks.start_stage(uow, case, stage.id, round_, today, stage.days)
-    now = utcnow()
-    for org_id in orgs:
-        s.add(
-            Task(
-                case_id=case.id,
-                stage=stage.id,
-                kind=stage.kind,
-                queue=QUEUE[stage.kind],
-                org_id=org_id,
-                round=round_,
-                status="open",
-                version=1,
-                clock_id=clock.id,
-                due_on=clock.due_on,
-                opened_at=now,
-            )
-        )
     case.stage = stage.id
     case.status = "delivering" if stage.kind == "deliver" else "in_progress"
     cases.touch(case)
+    now = utcnow()
+    opened = dict(
+        case_id=case.id,
+        stage=stage.id,
+        kind=stage.kind,
+        queue=QUEUE[stage.kind],
+        round=round_,
+        status="open",
+        version=1,
+        clock_id=clock.id,
+        due_on=clock.due_on,
+        opened_at=now,
+    )
+    s.execute(insert(Task), [opened | {"org_id": org_id} for org_id in orgs])  # one statement for all
     names = dict(s.execute(select(Org.id, Org.name).where(Org.id.in_(orgs))).all())
     cases.event(
         uow,
@@ -102,18 +105,26 @@ def conclude(
     if case_id is None:
         raise NotFound(f"审查任务 {task_id} 不存在", f"task {task_id} not found")
     case = cases.lock(uow, case_id)
-    task = s.get(Task, task_id, populate_existing=True)
+    # the case's tasks, read now that it is locked: this one, the others of its stage and the rounds so far
+    rows = s.execute(
+        select(Task, Org.name)
+        .outerjoin(Org, Org.id == Task.org_id)
+        .where(Task.case_id == case.id)
+        .order_by(Task.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    tasks = [t for t, _ in rows]
+    task, org_name = next((t, name) for t, name in rows if t.id == task_id)  # tasks are never deleted
     if task.queue != "review":
         raise Conflict("该任务不是审查任务", "this task is not a review task")
     _conclude(uow, case, task, approve, reason, version)
-    org = s.get(Org, task.org_id)
     label = "审查同意" if approve else "审查不同意"
     cases.event(
         uow,
         case,
         "reviewed",
         today,
-        f"{org.name if org else task.org_id}{label}" + (f"：{reason.strip()}" if reason.strip() else ""),
+        f"{org_name or task.org_id}{label}" + (f"：{reason.strip()}" if reason.strip() else ""),
         task=task.id,
         org_id=task.org_id,
         approve=approve,
@@ -123,7 +134,7 @@ def conclude(
         f"task:{task.id}",
         {"case": case.id, "stage": task.stage, "org_id": task.org_id, "reason": reason.strip()},
     )
-    _settle(uow, case, task.stage, task.round, today)
+    _settle(uow, case, task, tasks, today)
     return task
 
 
@@ -164,19 +175,19 @@ def _conclude(
         )
 
 
-def _settle(uow: UnitOfWork, case: Case, stage_id: str, round_: int, today: dt.date) -> None:
+def _settle(uow: UnitOfWork, case: Case, task: Task, tasks: list[Task], today: dt.date) -> None:
+    """After `task` was concluded: once its stage's round has no open task, the case moves on. `tasks`: every
+    task of the case, as they stand (the conclusion updated `task` in the session)."""
     s = uow.session
-    tasks = list(
-        s.scalars(select(Task).where(Task.case_id == case.id, Task.stage == stage_id, Task.round == round_))
-    )
-    if any(t.status == "open" for t in tasks):
+    round_ = [t for t in tasks if t.stage == task.stage and t.round == task.round]
+    if any(t.status == "open" for t in round_):
         return
     flow = flows.parsed(flows.flow_of(s, case))
-    stage = flow.stage(stage_id)
+    stage = flow.stage(task.stage)
     clocks.stop(uow, case.stage_clock_id, today)
-    rejected = [t for t in tasks if t.status == "rejected"]
+    rejected = [t for t in round_ if t.status == "rejected"]
     if not rejected:
-        enter(uow, case, flow, stage.next or "", today)
+        enter(uow, case, flow, stage.next or "", today, tasks)
         return
     reasons = "；".join(t.reason or "" for t in rejected)
     if stage.on_reject.action == "return":
@@ -188,7 +199,7 @@ def _settle(uow: UnitOfWork, case: Case, stage_id: str, round_: int, today: dt.d
             f"审查不通过，退回{flow.stage(stage.on_reject.to or '').name}环节：{reasons}",
         )
         uow.record("approvals:case:return", f"case:{case.id}", {"from": stage.id, "to": stage.on_reject.to})
-        enter(uow, case, flow, stage.on_reject.to or "", today)
+        enter(uow, case, flow, stage.on_reject.to or "", today, tasks)
         return
     _reject(uow, case, reasons, today)
 
@@ -233,21 +244,22 @@ def decide(
             "容缺材料尚未补齐，不能作出准予决定或出具证照",
             "the 容缺 materials have not arrived: no approval and no certificate before they do",
         )
-    task = s.scalar(
-        select(Task).where(Task.case_id == case.id, Task.stage == stage.id, Task.status == "open")
-    )
+    # the case's tasks, read now that it is locked: the decision's, and the rounds so far (enter)
+    stmt = select(Task).where(Task.case_id == case.id).order_by(Task.id)
+    tasks = list(s.scalars(stmt.execution_options(populate_existing=True)))
+    task = next((t for t in tasks if t.stage == stage.id and t.status == "open"), None)
     if task is None:
         raise Conflict("决定任务已办理", "the decision was made already")
     _conclude(uow, case, task, approve, reason, None)
-    clocks.stop(uow, case.stage_clock_id, today)
     if not approve:
+        clocks.stop(uow, case.stage_clock_id, today)
         _reject(uow, case, reason.strip(), today)
         return case
     case.outcome, case.decided_on = "approved", today
-    clocks.stop_limits(uow, case, today)
-    item = s.get(ServiceItem, case.item_id)
+    clocks.stop_limits(uow, case, today, with_stage=True)
     snap = cases.item_snapshot(s, case)
     if snap.get("certificate_type"):
+        item = s.get(ServiceItem, case.item_id)
         party = s.get(Party, case.party_id)
         case.certificate_no = hooks.issue_certificate(
             uow,
@@ -286,7 +298,7 @@ def decide(
         certificate_no=case.certificate_no,
     )
     if stage.next:
-        enter(uow, case, flow, stage.next, today)
+        enter(uow, case, flow, stage.next, today, tasks)
     else:
         cases.finish(uow, case, "completed", today)
     return case

@@ -168,13 +168,6 @@ def task_page(request: Request, task_id: int, s: Reader, me: Me, conf: Conf) -> 
     return _task_page(request, s, me, conf, task_id)
 
 
-def _failure(request: Request, exc: Exception) -> tuple[str, int]:
-    message, status = failure(request, exc)
-    if status == 409:  # a step that no longer applies: most often another reviewer was quicker
-        message = f"{say(request, RACE_ZH, RACE_EN)}（{message}）"
-    return message, status
-
-
 def _act(
     request: Request,
     db: Database,
@@ -192,7 +185,7 @@ def _act(
     except (DomainError, ValidationError) as exc:
         if isinstance(exc, Forbidden) or getattr(exc, "status", 0) == 404:
             raise
-        message, status = _failure(request, exc)
+        message, status = failure(request, exc, (RACE_ZH, RACE_EN))
         with db.read() as s:
             return _task_page(request, s, me, conf, task_id, message, status)
     return done(f"/approvals/review/tasks/{task_id}", say(request, *ok))

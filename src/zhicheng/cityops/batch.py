@@ -86,7 +86,7 @@ def _commit(db: Database, items: list[Item]) -> list[Outcome | DomainError]:
     if isinstance(bind, Connection):  # tests: one connection, each commit a savepoint
         with bind.begin_nested():
             return write(bind, _url(bind), items)
-    with bind.begin() as conn:
+    with db.write_turn(), bind.begin() as conn:
         return write(conn, _url(conn), items)
 
 
@@ -148,7 +148,8 @@ class LoopBatcher:
     """The same for coroutines: each awaits its report's commit. A batch runs in a worker thread; the
     requests read meanwhile wait in `pending` and form the next one. `lanes` batches may be in flight at
     once; one by default (two on PostgreSQL measured no faster and cost more CPU per report, as the
-    batches get smaller; and batches in flight together do not see each other's new cases)."""
+    batches get smaller; and batches in flight together that hold reports of one class nearby wait for
+    each other's commit, cityops.dedupe)."""
 
     def __init__(self, db: Database, max_batch: int = MAX_BATCH, lanes: int | None = None) -> None:
         self.db = db

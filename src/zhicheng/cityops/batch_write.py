@@ -1,8 +1,9 @@
 """The lean write path of a batch of reports (cityops.batch gathers them): Core statements instead of the
 ORM's unit of work, one statement per table for the whole batch, the duplicate search among stored cases and
-the cases opened earlier in the same batch, one audit record per report, and the roll-up delta of the new
-cases written directly (rollup.opened; the ORM's flush hook sees nothing of these inserts, so nothing is
-counted twice). A report that breaks a rule gets its error and writes nothing; the others go on."""
+the cases opened earlier in the same batch (on PostgreSQL after one statement taking the advisory locks of
+all its reports, cityops.dedupe), one audit record per report, and the roll-up delta of the new cases
+written directly (rollup.opened; the ORM's flush hook sees nothing of these inserts, so nothing is counted
+twice). A report that breaks a rule gets its error and writes nothing; the others go on."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import h3.api.basic_int as h3
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from zhicheng.cityops import categories, index, rollup, vocab
+from zhicheng.cityops import categories, dedupe, index, rollup, vocab
 from zhicheng.cityops.intake import Outcome, Rules, _number, outside_city, ring_size
 from zhicheng.cityops.models import Case, CaseEvent, Follower, Reporter
 from zhicheng.cityops.schemas import ReportIn
@@ -172,33 +173,46 @@ def _candidates(
     conn: Connection, wanted: set[tuple[int, int]], since: dt.datetime
 ) -> dict[tuple[int, int], list[tuple[int, float, float, dt.datetime, dt.date, str]]]:
     """The open cases of the batch's (category, H3 cell) pairs reported since `since`, by pair: one query
-    for the whole batch, the pairs joined to the cases so that each is looked up in the duplicate index.
-    PostgreSQL gets them as two arrays (one statement text, prepared once); SQLite as a VALUES list."""
-    pairs = sorted(wanted)
-    where = f"WHERE c.reported_at >= {{}} AND c.status IN ({', '.join(repr(s) for s in vocab.OPEN)})"
-    if conn.dialect.name == "postgresql":
-        sql = (
-            f"{_PICK} FROM unnest(%s::integer[], %s::bigint[]) AS v (category_id, h3) "
-            "JOIN cityops_case c ON c.category_id = v.category_id AND c.h3 = v.h3 " + where.format("%s")
-        )
-        params: list[Any] = [[p[0] for p in pairs], [p[1] for p in pairs]]
-    else:
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        sql = (
-            f"{_PICK} FROM (VALUES {', '.join([f'({mark}, {mark})'] * len(pairs))}) AS v "
-            "JOIN cityops_case c ON c.category_id = v.column1 AND c.h3 = v.column2 " + where.format(mark)
-        )
-        params = [v for pair in pairs for v in pair]
-    at_in = CASES.c.reported_at.type._cached_bind_processor(conn.dialect)
+    for the whole batch (candidates_query). Closed cases are dropped here, not in SQL (intake.MAX_CANDIDATES
+    says why)."""
+    sql, params = candidates_query(conn, sorted(wanted), since)
     at_out = CASES.c.reported_at.type._cached_result_processor(conn.dialect, None)
     on_out = CASES.c.reported_on.type._cached_result_processor(conn.dialect, None)
-    params.append(at_in(since) if at_in else since)
     out: dict[tuple[int, int], list[tuple[int, float, float, dt.datetime, dt.date, str]]] = defaultdict(list)
-    for r in conn.exec_driver_sql(sql, tuple(params)):
+    for r in conn.exec_driver_sql(sql, params):
+        if r[7] not in vocab.OPEN:
+            continue
         at = at_out(r[5]) if at_out else r[5]
         on = on_out(r[6]) if on_out else r[6]
         out[(r[1], r[2])].append((r[0], r[3], r[4], at, on, r[7]))
     return out
+
+
+def candidates_query(
+    conn: Connection, pairs: list[tuple[int, int]], since: dt.datetime
+) -> tuple[str, tuple[Any, ...]]:
+    """The candidate search's SQL and parameters: the (category, cell) pairs joined to the cases so that
+    each is looked up in the duplicate index (category, h3, reported_at). PostgreSQL gets the pairs as two
+    arrays (one statement text, prepared once), each looked up by a LATERAL subquery that OFFSET 0 keeps
+    from being flattened into a join: on statistics older than the table's growth the planner otherwise
+    hashes the pairs against a scan of the whole table, whose cost grows with every case stored. SQLite
+    gets a VALUES list."""
+    at_in = CASES.c.reported_at.type._cached_bind_processor(conn.dialect)
+    at = at_in(since) if at_in else since
+    if conn.dialect.name == "postgresql":
+        sql = (
+            "SELECT c.* FROM unnest(%s::integer[], %s::bigint[]) AS v (category_id, h3) "
+            f"CROSS JOIN LATERAL ({_PICK} FROM cityops_case c WHERE c.category_id = v.category_id "
+            "AND c.h3 = v.h3 AND c.reported_at >= %s OFFSET 0) AS c"
+        )
+        return sql, ([p[0] for p in pairs], [p[1] for p in pairs], at)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"{_PICK} FROM (VALUES {', '.join([f'({mark}, {mark})'] * len(pairs))}) AS v "
+        "JOIN cityops_case c ON c.category_id = v.column1 AND c.h3 = v.column2 "
+        f"WHERE c.reported_at >= {mark}"
+    )
+    return sql, (*(v for pair in pairs for v in pair), at)
 
 
 def _nearest_stored(
@@ -262,9 +276,15 @@ def write(conn: Connection, url: str, items: list[Item]) -> list[Outcome | Domai
     skip = set(later)
     placed: list[tuple[int, Any, Any, int, list[int]]] = []  # (item, grid, category, cell, k-ring)
     wanted: set[tuple[int, int]] = set()
+    locking = dedupe.locking(conn)
+    keys: set[int] = set()  # the advisory locks (cityops.dedupe), taken before the candidates are read
     since: dt.datetime | None = None
     for i, it in enumerate(items):
-        if i in skip or results[i] is not None:
+        if results[i] is not None:
+            continue
+        if i in skip:
+            if locking:
+                keys |= _later_keys(it, table)
             continue
         if it.token is not None and it.token in replays:
             results[i] = replays[it.token]
@@ -286,9 +306,12 @@ def write(conn: Connection, url: str, items: list[Item]) -> list[Outcome | Domai
         if it.rules.radius_m > 0 and it.rules.hours > 0:
             ring = list(h3.grid_disk(cell, ring_size(it.rules.radius_m)))
             wanted.update((category.id, c) for c in ring)
+            if locking:
+                keys |= dedupe.keys(category.id, ring)
             start = it.at - dt.timedelta(hours=it.rules.hours)
             since = start if since is None or start < since else since
         placed.append((i, grid, category, cell, ring))
+    dedupe.lock(conn, keys)
     found = _candidates(conn, wanted, since) if wanted and since is not None else {}
     for i, grid, category, cell, ring in placed:
         it = items[i]
@@ -442,6 +465,21 @@ def write(conn: Connection, url: str, items: list[Item]) -> list[Outcome | Domai
         for i, out in zip(later, write(conn, url, [items[i] for i in later]), strict=True):
             results[i] = out
     return results  # type: ignore[return-value]
+
+
+def _later_keys(item: Item, table: categories.Table) -> set[int]:
+    """The locks of a report written after the batch (write's recursion: an Idempotency-Key used again in
+    it), taken with the batch's own: a transaction that takes more locks after it has written could wait
+    in a cycle with another. Its point and class are valid unless the report itself is refused later."""
+    rules = item.rules
+    if item.error is not None or rules.radius_m <= 0 or rules.hours <= 0:
+        return set()
+    try:
+        category = table.category(item.data.category)
+    except DomainError:
+        return set()
+    cell = h3.latlng_to_cell(item.lat, item.lng, vocab.H3_RES)
+    return dedupe.keys(category.id, h3.grid_disk(cell, ring_size(rules.radius_m)))
 
 
 def _follow(conn: Connection, placed: list[tuple[Item, int, bool]]) -> None:

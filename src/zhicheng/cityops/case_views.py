@@ -376,9 +376,7 @@ def _write(
     except (DomainError, ValidationError) as exc:
         if isinstance(exc, Forbidden) or getattr(exc, "status", 0) == 404:
             raise
-        message, status = failure(request, exc)
-        if status == 409:
-            message = f"{say(request, RACE_ZH, RACE_EN)}（{message}）"
+        message, status = failure(request, exc, (RACE_ZH, RACE_EN))
         with db.read() as s:
             return _case_page(request, s, me, conf, case_id, message, status)
     return done(f"/cityops/cases/{case_id}", say(request, *ok))

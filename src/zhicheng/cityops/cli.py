@@ -54,21 +54,12 @@ def rollup_rebuild(
 ) -> None:
     """Recount the roll-up tables (cityops_daily, cityops_live) from the cases, in one transaction (after
     a bulk load by SQL, or to repair them); prints the rows written to each."""
-    from sqlalchemy import func, select
-
     from zhicheng.cityops import rollup
-    from zhicheng.cityops.rollup_models import Daily, Live
 
     db = Database.from_settings(load_settings())
     try:
         with unit_of_work(db, CLI_ACTOR) as uow:
-            conn = uow.session.connection()
-            rollup.rebuild(conn)
-            # counted, not taken from the INSERT … SELECT's rowcount (which a driver may leave at -1)
-            counts = {
-                name: conn.scalar(select(func.count()).select_from(table)) or 0
-                for name, table in (("daily", Daily.__table__), ("live", Live.__table__))
-            }
+            counts = rollup.rebuild(uow.session.connection())
             uow.record("cityops:rollup:rebuild", "cityops_rollup", counts)
     finally:
         db.dispose()

@@ -1,7 +1,8 @@
 """Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2) over city operations: our active 部件/事件
 categories are the services (service_code = the category key, e.g. event:0101), cases are the service
 requests (service_request_id = the case number, e.g. 20261121-000042), a POST is one report through
-`intake.report(channel="open311")`, so a duplicate answers the case it merged into.
+`intake.report(channel="open311")`, so a duplicate answers the case it merged into. Each POST also
+answers a `token` (its report's, see `token`), which `/tokens/{token}` turns into the service_request_id.
 
 This module maps and formats; open311_api.py holds the routes. Answers are JSON arrays or the spec's XML
 (`<services><service>…`, `<service_requests><request>…`, `<errors><error>…`), chosen by the resource's
@@ -11,6 +12,7 @@ extension. GET answers carry no personal data: no reporter, phone, e-mail, devic
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
@@ -24,8 +26,9 @@ from sqlalchemy.orm import Session, aliased
 
 from zhicheng.cityops import intake, vocab
 from zhicheng.cityops.categories import key_of, parse_key
-from zhicheng.cityops.models import Case, CaseEvent, Category
+from zhicheng.cityops.models import Case, CaseEvent, Category, Reporter
 from zhicheng.cityops.schemas import LocationIn, ReporterIn, ReportIn
+from zhicheng.core.audit.chain import keyed_digest
 from zhicheng.core.calendar.clock import ZONE
 from zhicheng.core.db import UnitOfWork, utcnow
 from zhicheng.core.errors import Invalid, NotFound
@@ -40,6 +43,7 @@ WINDOW = dt.timedelta(days=90)
 CLOSED = ("closed", "evaluated", "cancelled")
 NUMBER = re.compile(r"^(\d{8})-(\d{1,12})$")
 CJK = re.compile(r"[\u3400-\u9fff]")
+TOKEN = re.compile(r"^(\d{1,18})-([0-9a-f]{20})$")  # the report's id, then 80 bits of its keyed digest
 # the longest value of each field we take (description: the spec's 4,000 characters)
 LIMITS = {
     "service_code": 20,
@@ -332,6 +336,30 @@ def notice(out: intake.Outcome, lang: str) -> str:
         f"received as case {out.number}; the supervision centre verifies and registers it, "
         "then it is dispatched",
     )
+
+
+# --- tokens -------------------------------------------------------------------------------------------------
+def token(secret: bytes, reporter_id: int) -> str:
+    """A POST's token: the id of the report it stored (its cityops_reporter row: one per POST, a duplicate
+    included, so the token names this report while service_request_id names the case it opened or joined)
+    and a keyed digest of that id under secret_key, so that tokens cannot be enumerated. It carries nothing
+    about the reporter; a retry (Idempotency-Key) answers the same one. Changing secret_key voids them."""
+    return f"{reporter_id}-{keyed_digest(secret, f'open311-token:{reporter_id}')[:20]}"
+
+
+def by_token(s: Session, secret: bytes, value: str) -> dict[str, Any]:
+    """GET service_request_id from a token: the case the token's report opened or joined."""
+    m = TOKEN.match(value or "")
+    case = None
+    if m is not None and hmac.compare_digest(value, token(secret, int(m.group(1)))):
+        case = s.scalar(
+            select(Case)
+            .join(Reporter, Reporter.case_id == Case.id)
+            .where(Reporter.id == int(m.group(1)), Reporter.channel == "open311")
+        )
+    if case is None:
+        raise NotFound(f"token {value} 不存在", f"token {value} not found")
+    return {"service_request_id": case.number, "token": value}
 
 
 # --- GET service requests -----------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 service definitions, POST a request (form-encoded as the spec says, or JSON; multipart may add a `media`
 photo) and GET requests. Every route is public, as the standard has it: GET answers show no personal data;
 a POST needs `api_key`, one of our API tokens whose roles carry cityops.intake (role `cityops_channel`),
-or the same token as a Bearer header. Tokens (`/tokens/{token}`) are not offered: every service is
-`realtime`, so a POST answers its service_request_id at once. Errors, from anywhere under /open311/, come
-in the Open311 format of the client's extension (web/errors.FORMATS), never as problem+json."""
+or the same token as a Bearer header. Every service is `realtime`: a POST answers its service_request_id at
+once, and also a `token` (open311.token) that `GET /tokens/{token}` turns into the service_request_id, for
+clients written for servers that answer a token first. Errors, from anywhere under /open311/, come in the
+Open311 format of the client's extension (web/errors.FORMATS), never as problem+json."""
 
 from __future__ import annotations
 
@@ -134,7 +135,12 @@ def _post(
             max_bytes = int(conf.cityops_photo_max_mb * 1024 * 1024)
             photos.add(uow, out.case_id, "report", media.file, media.filename or "", max_bytes)
     answer = [
-        {"service_request_id": out.number, "service_notice": open311.notice(out, lang), "account_id": None}
+        {
+            "service_request_id": out.number,
+            "token": open311.token(db.secret, out.reporter_id),
+            "service_notice": open311.notice(out, lang),
+            "account_id": None,
+        }
     ]
     return open311.answer(fmt, answer, "service_requests", "request")
 
@@ -153,7 +159,8 @@ async def create_request(
 ) -> Response:
     """One report (Open311 POST Service Request): service_code, lat and long (WGS-84; the `crs` extension
     names another system), description, address_string, media_url, the reporter's fields; api_key. 200
-    with the case's service_request_id; a duplicate answers the open case it joined."""
+    with the case's service_request_id and the report's token; a duplicate answers the open case it
+    joined."""
     fmt = open311.check_format(format)
     fields, media = await _fields(request)
     ip = request.client.host if request.client else None
@@ -192,3 +199,11 @@ def get_request(service_request_id: str, format: str, request: Request, s: Reade
     fmt = open311.check_format(format)
     found = open311.one(s, service_request_id, request_lang(request), request.query_params.get("crs") or None)
     return open311.answer(fmt, [found], "service_requests", "request")
+
+
+@router.get("/tokens/{token_id}.{format}")
+@public
+def get_token(token_id: str, format: str, db: DB, s: Reader) -> Response:
+    """GET service_request_id from a token: `[{"service_request_id", "token"}]`; 404 for an unknown token."""
+    fmt = open311.check_format(format)
+    return open311.answer(fmt, [open311.by_token(s, db.secret, token_id)], "service_requests", "request")

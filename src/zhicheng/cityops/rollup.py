@@ -337,6 +337,14 @@ def rebuild(conn: Connection) -> dict[str, int]:
     transaction. Returns the number of rows written to each."""
     conn.execute(delete(Daily.__table__))
     conn.execute(delete(Live.__table__))
-    d = conn.execute(insert(Daily.__table__).from_select([*DAILY_KEY, *COUNTERS], _daily_select()))
-    live = conn.execute(insert(Live.__table__).from_select([*LIVE_KEY, "cases", "overdue"], _live_select()))
+    # SQLAlchemy keeps an INSERT's rowcount only when asked (without it psycopg's closed cursor answers -1,
+    # sqlite3's the count); the driver's own count costs no second scan of the tables
+    keep = {"preserve_rowcount": True}
+    d = conn.execute(
+        insert(Daily.__table__).from_select([*DAILY_KEY, *COUNTERS], _daily_select()), execution_options=keep
+    )
+    live = conn.execute(
+        insert(Live.__table__).from_select([*LIVE_KEY, "cases", "overdue"], _live_select()),
+        execution_options=keep,
+    )
     return {"daily": d.rowcount, "live": live.rowcount}

@@ -4,10 +4,12 @@ and the batch of readings (cityops.intake: a sensor platform's API token, or the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from zhicheng.cityops import intake, sensors
 from zhicheng.cityops import sensor_queries as q
@@ -29,6 +31,7 @@ from zhicheng.core.orgs.models import Org
 from zhicheng.web.deps import DB, Conf, Me, Reader
 from zhicheng.web.security import access
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/cityops", tags=["cityops"])
 
 
@@ -68,16 +71,34 @@ def create_sensor(body: SensorIn, db: DB, me: Me) -> dict:
         return q.sensor(uow.session, row.code)
 
 
+ATTEMPTS = 3  # a batch PostgreSQL rolled back to break a deadlock is applied again, at most this often
+
+
+def _deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "40P01"
+
+
 @router.post("/sensors/readings", response_model=ReadingResult)
 @access(INTAKE)
 def readings(body: ReadingBatch, db: DB, me: Me, conf: Conf) -> dict:
     """A batch of readings (at most cityops_sensor_batch_max), applied in one transaction. Readings of
     unknown or inactive sensors are skipped and listed in `problems`; the rest are applied."""
-    with unit_of_work(db, me.actor) as uow:
-        res = sensors.evaluate(
-            uow, body.readings, max_batch=conf.cityops_sensor_batch_max, rules=intake.Rules.of(conf)
-        )
-    return res.shown()
+    attempt = 1
+    while True:
+        try:
+            with unit_of_work(db, me.actor) as uow:
+                res = sensors.evaluate(
+                    uow, body.readings, max_batch=conf.cityops_sensor_batch_max, rules=intake.Rules.of(conf)
+                )
+            return res.shown()
+        except OperationalError as exc:
+            # two batches raising alarms take intake's locks (a place's advisory lock, the roll-up's
+            # rows) one report after the other, so they can wait on each other crosswise; PostgreSQL
+            # rolls one back whole, and the same batch applied again is the answer the caller wants
+            if attempt == ATTEMPTS or not _deadlock(exc):
+                raise
+            log.warning("sensor batch of %d readings: deadlock, applied again", len(body.readings))
+            attempt += 1
 
 
 @router.get("/sensors/{code}", response_model=SensorDetail)

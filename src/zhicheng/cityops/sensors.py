@@ -3,11 +3,11 @@ generation changes), and the evaluation of a batch of readings.
 
 `evaluate` works fully in memory: it reads the current states of the batch's sensors in one query (locked
 FOR UPDATE on PostgreSQL, so two batches of one sensor take turns), walks the readings in time order per
-sensor × metric, writes every changed state back in one executemany upsert, and reports each alarm it
-raises (a state going ok → alarm) through intake.report(channel="sensor") at the sensor's point with its
-category (the rule's, if it names one). A duplicate merges into the open case nearby as any report does.
-A return to normal closes the state's alarm, not the case: the case follows the loop; if that case is still
-open, its public timeline gets a "传感器读数恢复正常" event (followers are told).
+sensor × metric, writes every changed state back in one upsert (both through cityops.sensor_states), and
+reports each alarm it raises (a state going ok → alarm) through intake.report(channel="sensor") at the
+sensor's point with its category (the rule's, if it names one). A duplicate merges into the open case
+nearby as any report does. A return to normal closes the state's alarm, not the case: the case follows the
+loop; if that case is still open, its public timeline gets a "传感器读数恢复正常" event (followers are told).
 
 A reading is applied only if it is newer than its state: a redelivered MQTT message, or a batch retried
 after a lost answer, changes nothing (`stale`). Readings of unknown or inactive sensors are skipped and
@@ -27,10 +27,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from zhicheng.cityops import categories, index, intake, loop, vocab
+from zhicheng.cityops import categories, index, intake, loop, sensor_states, vocab
 from zhicheng.cityops.models import Case, Category, Grid
 from zhicheng.cityops.schemas import LocationIn, ReporterIn, ReportIn
 from zhicheng.cityops.sensor_models import Sensor, SensorState, ThresholdRule
@@ -52,8 +50,7 @@ COMPARE: dict[str, Callable[[float, float], bool]] = {
     "!=": operator.ne,
 }
 RANK = {"high": 0, "medium": 1, "low": 2}
-_COLUMNS = ("value", "at", "alarm", "breaches", "rule_id", "alarm_at", "case_id")
-CHUNK = 900  # ids per IN (…) list: under SQLite's variable limit with room to spare
+CHUNK = 900  # case ids per IN (…) list: under SQLite's variable limit with room to spare
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,18 +154,6 @@ def table(conn: Connection, url: str, gens: dict[str, int] | None = None) -> Tab
 
 
 # --- evaluation ------------------------------------------------------------------------------------------
-@dataclass(slots=True)
-class _State:
-    value: float
-    at: dt.datetime
-    alarm: bool = False
-    breaches: int = 0
-    rule_id: int | None = None
-    alarm_at: dt.datetime | None = None
-    case_id: int | None = None
-    changed: bool = False
-
-
 @dataclass
 class Result:
     received: int = 0
@@ -197,47 +182,50 @@ def _url(conn: Connection) -> str:
     return conn.engine.url.render_as_string(hide_password=False)
 
 
-def _load_states(uow: UnitOfWork, ids: Sequence[int]) -> dict[tuple[int, str], _State]:
-    s = uow.session
-    lock = s.get_bind().dialect.name == "postgresql"
-    out: dict[tuple[int, str], _State] = {}
-    ordered = sorted(set(ids))
-    cols = [SensorState.__table__.c[n] for n in ("sensor_id", "metric", *_COLUMNS)]
-    for i in range(0, len(ordered), CHUNK):
-        stmt = (
-            select(*cols)
-            .where(SensorState.__table__.c.sensor_id.in_(ordered[i : i + CHUNK]))
-            .order_by(SensorState.__table__.c.sensor_id, SensorState.__table__.c.metric)
-        )
-        if lock:  # a fixed order: two batches never wait on each other crosswise
-            stmt = stmt.with_for_update()
-        for r in s.execute(stmt):
-            out[(r.sensor_id, r.metric)] = _State(
-                r.value, r.at, r.alarm, r.breaches, r.rule_id, r.alarm_at, r.case_id
-            )
-    return out
-
-
-def _write_states(uow: UnitOfWork, states: dict[tuple[int, str], _State]) -> None:
-    rows = [
-        {"sensor_id": k[0], "metric": k[1], **{c: getattr(st, c) for c in _COLUMNS}}
-        for k, st in sorted(states.items())
-        if st.changed
-    ]
-    if not rows:
-        return
-    s = uow.session
-    t = SensorState.__table__
-    ins = pg_insert(t) if s.get_bind().dialect.name == "postgresql" else sqlite_insert(t)
-    stmt = ins.on_conflict_do_update(
-        index_elements=[t.c.sensor_id, t.c.metric], set_={c: ins.excluded[c] for c in _COLUMNS}
-    )
-    s.execute(stmt, rows)
-
-
 def _describe(sensor: SensorRef, metric: str, value: float, rule: RuleRef) -> str:
     label = f"{sensor.name}（{sensor.code}）" if sensor.name else sensor.code
     return f"物联感知告警：{label} {metric} = {value:g}，超出阈值 {rule.op} {rule.value:g}（{rule.severity}）"
+
+
+Group = list[tuple[dt.datetime, int, float]]  # (time, index in the batch, value) of one sensor × metric
+
+
+def _grouped(
+    tab: Table, readings: Sequence[ReadingIn], res: Result
+) -> tuple[dict[tuple[int, str], Group], dict[int, SensorRef]]:
+    """The readings of known, active sensors by (sensor id, metric), with their times in UTC (a time to
+    come counts as now); the others named in `res.problems`."""
+    now = utcnow()
+    utc = dt.UTC
+    by_code = tab.by_code
+    groups: dict[tuple[int, str], Group] = {}
+    refs: dict[int, SensorRef] = {}
+    for i, r in enumerate(readings):
+        sensor = by_code.get(r.sensor)
+        if sensor is None or not sensor.active:
+            res.unknown += 1
+            reason = "unknown" if sensor is None else "inactive"
+            zh = "未登记的传感器" if sensor is None else "传感器已停用"
+            res.problems.append({"index": i, "sensor": r.sensor, "reason": reason, "message": zh})
+            continue
+        at = r.at
+        if at is None:
+            at = now
+        elif at.tzinfo is None:
+            raise Invalid(f"第 {i} 条读数的时间必须带时区", f"reading {i}: the time must carry a time zone")
+        else:  # in dt.UTC itself: times of one zone compare fastest in the sorts and checks below
+            if at.tzinfo is not utc:
+                at = at.astimezone(utc)
+            if at > now:
+                at = now
+        key = (sensor.id, r.metric)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [(at, i, r.value)]
+            refs[sensor.id] = sensor
+        else:
+            group.append((at, i, r.value))
+    return groups, refs
 
 
 def evaluate(
@@ -257,86 +245,103 @@ def evaluate(
     res = Result(received=len(readings))
     if not readings:
         return res
-    s = uow.session
-    conn = s.connection()
-    url = _url(conn)
-    gens = cache.generations(conn)
-    tab = table(conn, url, gens)
-    now = utcnow()
-    work: list[tuple[tuple[int, str], dt.datetime, int, SensorRef, ReadingIn]] = []
-    for i, r in enumerate(readings):
-        sensor = tab.by_code.get(r.sensor)
-        if sensor is None or not sensor.active:
-            res.unknown += 1
-            reason = "unknown" if sensor is None else "inactive"
-            zh = "未登记的传感器" if sensor is None else "传感器已停用"
-            res.problems.append({"index": i, "sensor": r.sensor, "reason": reason, "message": zh})
-            continue
-        at = r.at or now
-        if at.tzinfo is None:
-            raise Invalid(f"第 {i} 条读数的时间必须带时区", f"reading {i}: the time must carry a time zone")
-        work.append(((sensor.id, r.metric), min(at.astimezone(dt.UTC), now), i, sensor, r))
-    if not work:
+    conn = uow.session.connection()
+    tab = table(conn, _url(conn), cache.generations(conn))
+    groups, refs = _grouped(tab, readings, res)
+    if not groups:
         return res
-    states = _load_states(uow, [w[0][0] for w in work])
-    work.sort(key=lambda w: (w[0], w[1], w[2]))  # per sensor × metric, in time order (stable)
+    states = sensor_states.load(conn, refs)
+    written: list[sensor_states.Row] = []
     cleared: list[str] = []
     normal: list[tuple[int, SensorRef, str, float, dt.datetime]] = []  # (case, sensor, metric, value, at)
-    for key, at, i, sensor, r in work:
-        st = states.get(key)
-        if st is not None and at <= st.at:
-            res.stale += 1
-            continue
-        if st is None:
-            st = states[key] = _State(r.value, at)
-        st.value, st.at, st.changed = r.value, at, True
-        res.evaluated += 1
-        hit = [rule for rule in tab.rules(sensor, r.metric) if rule.breached(r.value)]
-        if not hit:
-            st.breaches = 0
-            if st.alarm:
-                st.alarm = False
-                res.cleared += 1
-                cleared.append(f"{sensor.code}/{r.metric}")
-                if st.case_id is not None:
-                    normal.append((st.case_id, sensor, r.metric, r.value, at))
-            continue
-        st.breaches += 1
-        if st.alarm:
-            continue
-        firing = next((rule for rule in hit if st.breaches >= rule.hold), None)
-        if firing is None:
-            continue
-        try:
-            out = intake.report(
-                uow,
-                ReportIn(
-                    category=firing.category or sensor.category,
-                    location=LocationIn(lng=sensor.lng, lat=sensor.lat),
-                    address=sensor.address,
-                    description=_describe(sensor, r.metric, r.value, firing),
-                    reporter=ReporterIn(name=sensor.name[:60] or None, external_id=sensor.code),
-                    reported_at=at,
-                ),
-                channel="sensor",
-                rules=rules,
-            )
-        except DomainError as exc:  # intake refuses before writing anything: the next breach tries again
-            log.warning("sensor %s %s: alarm not reported: %s", sensor.code, r.metric, exc)
-            res.problems.append(
-                {"index": i, "sensor": sensor.code, "reason": "report", "message": exc.message()}
-            )
-            continue
-        st.alarm, st.rule_id, st.alarm_at, st.case_id = True, firing.id, at, out.case_id
-        res.alarms += 1
-        if out.case_id not in res.cases:
-            res.cases.append(out.case_id)
-    _write_states(uow, states)
+    evaluated = stale = 0
+    # per sensor × metric in key order, each one's readings in time order (then in the batch's order);
+    # the state is carried in local variables and written back once
+    for key in sorted(groups):
+        sensor_id, metric = key
+        sensor = refs[sensor_id]
+        found = states.get(key)
+        if found is None:
+            last, alarm, breaches, rule_id, alarm_at, case_id = None, False, 0, None, None, None
+        else:
+            _, _, _, last, alarm, breaches, rule_id, alarm_at, case_id = found
+        checks = tab.rules(sensor, metric)
+        group = groups[key]
+        if len(group) > 1:
+            group.sort()
+        value: float | None = None
+        for at, i, v in group:
+            if last is not None and at <= last:
+                stale += 1
+                continue
+            last, value = at, v
+            evaluated += 1
+            hit = [rule for rule in checks if rule.breached(v)] if checks else None
+            if not hit:
+                breaches = 0
+                if alarm:
+                    alarm = False
+                    res.cleared += 1
+                    cleared.append(f"{sensor.code}/{metric}")
+                    if case_id is not None:
+                        normal.append((case_id, sensor, metric, v, at))
+                continue
+            breaches += 1
+            if alarm:
+                continue
+            firing = next((rule for rule in hit if breaches >= rule.hold), None)
+            if firing is None:
+                continue
+            case = _raise(uow, res, rules, sensor, metric, v, at, i, firing)
+            if case is not None:
+                alarm, rule_id, alarm_at, case_id = True, firing.id, at, case
+        if value is not None:
+            written.append((sensor_id, metric, value, last, alarm, breaches, rule_id, alarm_at, case_id))
+    res.evaluated, res.stale = evaluated, stale
+    sensor_states.write(conn, written)
     if normal:
         _tell_normal(uow, normal)
     if cleared:
         uow.record("cityops:sensor:clear", "sensors", {"cleared": cleared[:200], "count": len(cleared)})
     return res
+
+
+def _raise(
+    uow: UnitOfWork,
+    res: Result,
+    rules: intake.Rules,
+    sensor: SensorRef,
+    metric: str,
+    value: float,
+    at: dt.datetime,
+    index: int,
+    firing: RuleRef,
+) -> int | None:
+    """Report the alarm through intake: the case it opened or merged into, or None (named in `res`)."""
+    try:
+        out = intake.report(
+            uow,
+            ReportIn(
+                category=firing.category or sensor.category,
+                location=LocationIn(lng=sensor.lng, lat=sensor.lat),
+                address=sensor.address,
+                description=_describe(sensor, metric, value, firing),
+                reporter=ReporterIn(name=sensor.name[:60] or None, external_id=sensor.code),
+                reported_at=at,
+            ),
+            channel="sensor",
+            rules=rules,
+        )
+    except DomainError as exc:  # intake refuses before writing anything: the next breach tries again
+        log.warning("sensor %s %s: alarm not reported: %s", sensor.code, metric, exc)
+        res.problems.append(
+            {"index": index, "sensor": sensor.code, "reason": "report", "message": exc.message()}
+        )
+        return None
+    res.alarms += 1
+    if out.case_id not in res.cases:
+        res.cases.append(out.case_id)
+    return out.case_id
 
 
 def _tell_normal(uow: UnitOfWork, normal: list[tuple[int, SensorRef, str, float, dt.datetime]]) -> None:

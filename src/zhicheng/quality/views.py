@@ -66,10 +66,7 @@ def _lookups(s: Session, rows: list[Any]) -> dict[str, Any]:
 def _failure(request: Request, exc: Exception) -> tuple[str, int]:
     if isinstance(exc, ValidationError):
         return _explain(request, exc), 422
-    message, status = failure(request, exc)
-    if status == 409:  # a step that no longer applies: most often someone else was quicker
-        message = f"{say(request, RACE_ZH, RACE_EN)}（{message}）"
-    return message, status
+    return failure(request, exc, (RACE_ZH, RACE_EN))
 
 
 def _explain(request: Request, exc: ValidationError) -> str:

@@ -86,13 +86,6 @@ def _lookups(s: Session, rows: list[Any]) -> dict[str, Any]:
     }
 
 
-def _failure(request: Request, exc: Exception) -> tuple[str, int]:
-    message, status = failure(request, exc)
-    if status == 409:  # a step that no longer applies: most often another reviewer was quicker
-        message = f"{say(request, RACE_ZH, RACE_EN)}（{message}）"
-    return message, status
-
-
 # --- my department's requests and the application form ----------------------------------------------------
 
 
@@ -195,7 +188,7 @@ def request_create(request: Request, db: DB, me: Me, posted: Posted) -> Any:
         with db.read() as s:
             return _form_page(request, s, resource_id, form, message, status)
     except DomainError as exc:
-        message, status = _failure(request, exc)
+        message, status = failure(request, exc, (RACE_ZH, RACE_EN))
         with db.read() as s:
             return _form_page(request, s, resource_id, form, message, status)
     return done(f"/sharing/requests/{rid}", say(request, f"已提交共享申请 {rid}", f"Request {rid} submitted"))
@@ -287,7 +280,7 @@ def _step(
     except DomainError as exc:
         if exc.status == 404 or isinstance(exc, Forbidden):
             raise
-        message, status = _failure(request, exc)
+        message, status = failure(request, exc, (RACE_ZH, RACE_EN))
         with db.read() as s:
             return _detail(request, s, me, request_id, message, status, {action: reason})
     return done(f"/sharing/requests/{request_id}", say(request, *ok))
@@ -424,7 +417,7 @@ def grant_revoke(request: Request, grant_id: int, db: DB, me: Me, reason: Reason
     except DomainError as exc:
         if exc.status == 404 or isinstance(exc, Forbidden):
             raise
-        message, status = _failure(request, exc)
+        message, status = failure(request, exc, (RACE_ZH, RACE_EN))
         with db.read() as s:
             return _grants(request, s, me, message, status)
     return done("/sharing/grants", say(request, f"已撤销授权 {grant_id}", f"Grant {grant_id} revoked"))

@@ -90,14 +90,18 @@ def explain(exc: ValidationError, lang: str) -> str:
     return "；".join(parts) if lang == "zh" else "; ".join(parts)
 
 
-def failure(request: Request, exc: Exception) -> tuple[str, int]:
-    """A readable message and a 4xx status for a form that could not be saved."""
+def failure(request: Request, exc: Exception, race: tuple[str, str] | None = None) -> tuple[str, int]:
+    """A readable message and a 4xx status for a form that could not be saved. `race` (zh, en) goes before
+    the message of a 409: a step that no longer applies, most often because someone else was quicker."""
     lang = request_lang(request)
     if isinstance(exc, ValidationError):
         return explain(exc, lang), 422
     assert isinstance(exc, DomainError)
+    message = exc.message(lang)
+    if exc.status == 409 and race is not None:
+        return f"{say(request, *race)}（{message}）", 409
     # a form naming something that does not exist is bad input, not a missing page
-    return exc.message(lang), 422 if exc.status == 404 else exc.status
+    return message, 422 if exc.status == 404 else exc.status
 
 
 def to_int(value: str | None, field: str) -> int | None:

@@ -5,7 +5,10 @@ import datetime as dt
 from sqlalchemy import Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from zhicheng.core import cache
 from zhicheng.core.db import Base, BigId, UTCDateTime
+
+GENERATION = "calendar"  # changed by every write to the calendar's tables: cached calendars reload (queries)
 
 
 class CalendarDay(Base):
@@ -66,3 +69,6 @@ class ClockPause(Base):
     paused_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
     resumed_on: Mapped[dt.date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(60), nullable=False)
+
+
+cache.watch(GENERATION, CalendarDay.__tablename__, CalendarYear.__tablename__)

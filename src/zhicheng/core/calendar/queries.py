@@ -1,60 +1,83 @@
 """Reads of the calendar and of clocks, shared by the API, the console, the CLI and other modules.
 
-`calendar(s)` gives the working-day `Calendar` in force. It is cached in the process, keyed on a cheap
-fingerprint of the database: every row of `calendar_year` (year, published, published_at) and the number of
-exception days. Every edit that can change the arithmetic changes that fingerprint — publishing sets
-published_at, and an edit of a published year's day sets it again (see services) — so an edit committed by
-another process, or made earlier in the caller's own transaction, is seen on the next call.
+`calendar(s)` gives the working-day `Calendar` in force, built once per "calendar" generation (core.cache:
+every ORM write to calendar_day or calendar_year changes it when its transaction commits) and cached in the
+process; a transaction then keeps the one it read for its remaining clock operations, so it costs one
+indexed read of the generations per transaction, however many clocks a step starts or stops. An edit
+committed by another process is seen by the next transaction. An edit made earlier in the caller's own
+transaction (whose generation changes only at commit) is read from the tables, never cached nor kept.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from zhicheng.core import cache
 from zhicheng.core.calendar.clock import Calendar, Deadline, clock_status
 from zhicheng.core.calendar.clock import today as shanghai_today
-from zhicheng.core.calendar.models import CalendarDay, CalendarYear, Clock, ClockPause
+from zhicheng.core.calendar.models import GENERATION, CalendarDay, CalendarYear, Clock, ClockPause
+from zhicheng.core.db import per_transaction
 from zhicheng.core.errors import NotFound
 
-_CACHE: OrderedDict[tuple[Any, ...], Calendar] = OrderedDict()
+_CACHE: dict[str, tuple[int, Calendar]] = {}  # database URL → (generation, calendar)
 _LOCK = threading.Lock()
 _KEEP = 8  # a few databases per process at most (tests open several)
+_TABLES = (CalendarDay, CalendarYear)
+_KEPT = per_transaction("zc_calendar")  # session.info: the calendar this transaction read
+# session.info: this transaction wrote calendar_day or calendar_year (its own until the outermost one ends)
+_EDITED = per_transaction("zc_calendar_edited", savepoints=False)
 
 
-def _fingerprint(s: Session) -> tuple[Any, ...]:
-    stmt = select(CalendarYear.year, CalendarYear.published, CalendarYear.published_at)
-    years = tuple(tuple(row) for row in s.execute(stmt.order_by(CalendarYear.year)))
-    days = s.scalar(select(func.count()).select_from(CalendarDay))
-    return (str(s.get_bind().engine.url), years, days)
+@event.listens_for(Session, "before_flush")
+def _note_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    if any(isinstance(o, _TABLES) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_EDITED] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement(state: Any) -> None:
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None:
+        if state.bind_mapper.class_ in _TABLES:
+            state.session.info[_EDITED] = True
 
 
 def calendar(s: Session) -> Calendar:
     """The calendar in force: published years with their exceptions; drafts of unpublished years left out."""
-    key = _fingerprint(s)
-    with _LOCK:
-        found = _CACHE.get(key)
-        if found is not None:
-            _CACHE.move_to_end(key)
-            return found
-    published = [year for year, is_published, _ in key[1] if is_published]
-    rows = [tuple(row) for row in s.execute(select(CalendarDay.day, CalendarDay.kind))]
-    cal = Calendar.build(published, rows)
-    if _fingerprint(s) != key:
-        # another transaction committed between our statements (read committed): what we read is at least
-        # as new as `key`, but must not be remembered under it
-        return cal
-    with _LOCK:
-        _CACHE[key] = cal
-        while len(_CACHE) > _KEEP:
-            _CACHE.popitem(last=False)
+    if s.info.get(_EDITED) or any(isinstance(o, _TABLES) for o in (*s.new, *s.dirty, *s.deleted)):
+        return _build(s)  # the query flushes a pending edit first
+    kept = s.info.get(_KEPT)
+    if kept is not None:
+        return kept
+    url = str(s.get_bind().engine.url)
+    generation = cache.generations(s).get(GENERATION, 0)
+    found = _CACHE.get(url)
+    if found is not None and found[0] == generation:
+        cal = found[1]
+    else:
+        cal = _build(s)
+        # another transaction may have committed an edit between our statements (read committed): what we
+        # read is then newer than `generation` and must not be remembered under it
+        if cache.generations(s).get(GENERATION, 0) == generation:
+            with _LOCK:
+                _CACHE.pop(url, None)
+                while len(_CACHE) >= _KEEP:
+                    _CACHE.pop(next(iter(_CACHE)))
+                _CACHE[url] = (generation, cal)
+    s.info[_KEPT] = cal
     return cal
+
+
+def _build(s: Session) -> Calendar:
+    published = s.scalars(select(CalendarYear.year).where(CalendarYear.published.is_(True)))
+    return Calendar.build(
+        list(published), [tuple(row) for row in s.execute(select(CalendarDay.day, CalendarDay.kind))]
+    )
 
 
 def add_workdays(s: Session, start: dt.date, n: int) -> Deadline:

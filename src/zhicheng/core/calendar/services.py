@@ -8,14 +8,16 @@ running or paused clock whose due date is provisional or whose counted days touc
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import chinese_calendar
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from zhicheng.core.calendar import queries
 from zhicheng.core.calendar.clock import MAX_YEAR, MIN_YEAR, Calendar, Pause, check_year
 from zhicheng.core.calendar.models import CalendarDay, CalendarYear, Clock, ClockPause
-from zhicheng.core.db import UnitOfWork, utcnow
+from zhicheng.core.db import UnitOfWork, per_transaction, utcnow
 from zhicheng.core.errors import Conflict, Invalid, NotFound
 
 SEED_FROM = 2019  # older years matter to no open deadline
@@ -149,51 +151,132 @@ def _touch_year(uow: UnitOfWork, year: int) -> None:
 
 
 # --- clocks ------------------------------------------------------------------------------------------------
+# A transaction locks a clock once: the clocks it locked or started are held in session.info with their pauses
+# (nobody else can move them until it ends), so a step that stops several clocks, or the same one twice, reads
+# each once. Forgotten when the transaction ends.
+_HELD = per_transaction("zc_clocks_held")
+
+
+def _held(s: Session) -> dict[int, tuple[Clock, list[ClockPause]]]:
+    return s.info.setdefault(_HELD, {})
 
 
 def start_clock(uow: UnitOfWork, owner: str, subject: str, started_on: dt.date, budget_days: int) -> Clock:
     """Start a clock of `budget_days` working days counted from the day after `started_on`."""
-    owner, subject = (owner or "").strip(), str(subject or "").strip()
-    if not owner or len(owner) > 60 or not subject or len(subject) > 100:
-        raise Invalid(
-            "计时器需要归属（最长 60 字）和对象（最长 100 字）",
-            "a clock needs an owner (≤60) and a subject (≤100)",
+    return start_clocks(uow, [(owner, subject, started_on, budget_days)])[0]
+
+
+def start_clocks(uow: UnitOfWork, specs: Sequence[tuple[str, str, dt.date, int]]) -> list[Clock]:
+    """Start several clocks, each (owner, subject, started_on, budget_days), inserted together."""
+    s = uow.session
+    rows = []
+    for owner, subject, started_on, budget_days in specs:
+        owner, subject = (owner or "").strip(), str(subject or "").strip()
+        if not owner or len(owner) > 60 or not subject or len(subject) > 100:
+            raise Invalid(
+                "计时器需要归属（最长 60 字）和对象（最长 100 字）",
+                "a clock needs an owner (≤60) and a subject (≤100)",
+            )
+        _check_date(started_on)
+        deadline = queries.calendar(s).add_workdays(started_on, budget_days)
+        rows.append(
+            Clock(
+                owner=owner,
+                subject=subject,
+                started_on=started_on,
+                budget_days=budget_days,
+                due_on=deadline.date,
+                provisional=deadline.provisional,
+                state="running",
+            )
         )
-    _check_date(started_on)
-    deadline = queries.calendar(uow.session).add_workdays(started_on, budget_days)
-    clock = Clock(
-        owner=owner,
-        subject=subject,
-        started_on=started_on,
-        budget_days=budget_days,
-        due_on=deadline.date,
-        provisional=deadline.provisional,
-        state="running",
-    )
-    uow.session.add(clock)
-    uow.session.flush()
-    uow.record(
-        "calendar:clock:start",
-        f"clock:{clock.id}",
-        {
-            "owner": owner,
-            "subject": subject,
-            "started_on": started_on.isoformat(),
-            "budget_days": budget_days,
-            "due_on": clock.due_on.isoformat(),
-            "provisional": clock.provisional,
-        },
-    )
-    return clock
+    s.add_all(rows)
+    s.flush()
+    held = _held(s)
+    for clock in rows:
+        held[clock.id] = (clock, [])
+        uow.record(
+            "calendar:clock:start",
+            f"clock:{clock.id}",
+            {
+                "owner": clock.owner,
+                "subject": clock.subject,
+                "started_on": clock.started_on.isoformat(),
+                "budget_days": clock.budget_days,
+                "due_on": clock.due_on.isoformat(),
+                "provisional": clock.provisional,
+            },
+        )
+    return rows
 
 
 def pause_clock(uow: UnitOfWork, clock_id: int, on: dt.date, reason: str) -> Clock:
     """Stop the count from the day after `on` (e.g. while the applicant supplies materials)."""
-    clock, pauses = _locked(uow, clock_id)
+    clock, pauses = _one(uow, clock_id)
+    _pause(uow, clock, pauses, on, reason)
+    return clock
+
+
+def resume_clock(uow: UnitOfWork, clock_id: int, on: dt.date) -> Clock:
+    """Restart the count: the working days d with paused_on < d <= on do not count."""
+    clock, pauses = _one(uow, clock_id)
+    _resume(uow, clock, pauses, on)
+    return clock
+
+
+def stop_clock(uow: UnitOfWork, clock_id: int, on: dt.date) -> Clock:
+    """The work is done (or withdrawn): the clock stops; an open pause ends on the same day."""
+    clock, pauses = _one(uow, clock_id)
+    _stop(uow, clock, pauses, on)
+    return clock
+
+
+# For a module that keeps several clocks per thing (a case's limits and stage): each acts on those of the
+# clocks in the state it applies to and leaves the others alone, in the order given, from one locked read.
+# Pausing and stopping happen on `on` or, when a pause began or ended later, on that day (a service acting
+# for a day already past, e.g. the worker catching up). Unknown ids are skipped.
+
+
+def pause_running(uow: UnitOfWork, clock_ids: Sequence[int], on: dt.date, reason: str) -> list[Clock]:
+    """Pause the running clocks among `clock_ids`; returns the clocks found."""
+    found = _lock(uow, clock_ids)
+    for clock, pauses in found.values():
+        if clock.state == "running":
+            _pause(uow, clock, pauses, max(on, _last_day(clock, pauses)), reason)
+    return [clock for clock, _ in found.values()]
+
+
+def resume_paused(uow: UnitOfWork, clock_ids: Sequence[int], on: dt.date) -> list[Clock]:
+    """Resume the paused clocks among `clock_ids` on `on`; returns the clocks found."""
+    found = _lock(uow, clock_ids)
+    for clock, pauses in found.values():
+        if clock.state == "paused":
+            _resume(uow, clock, pauses, on)
+    return [clock for clock, _ in found.values()]
+
+
+def stop_running(uow: UnitOfWork, clock_ids: Sequence[int], on: dt.date) -> list[Clock]:
+    """Stop the clocks among `clock_ids` not stopped yet; returns the clocks found (stopped now or before)."""
+    found = _lock(uow, clock_ids)
+    for clock, pauses in found.values():
+        if clock.state != "stopped":
+            _stop(uow, clock, pauses, max(on, _last_day(clock, pauses)))
+    return [clock for clock, _ in found.values()]
+
+
+def _last_day(clock: Clock, pauses: list[ClockPause]) -> dt.date:
+    """The earliest day a clock may pause or stop on: its start, or the last day one of its pauses began or
+    ended."""
+    return max(
+        [clock.started_on, *(p.paused_on for p in pauses), *(p.resumed_on for p in pauses if p.resumed_on)]
+    )
+
+
+def _pause(uow: UnitOfWork, clock: Clock, pauses: list[ClockPause], on: dt.date, reason: str) -> None:
     if clock.state != "running":
         raise Conflict(
-            f"计时器 {clock_id} 当前为{_STATE_ZH[clock.state]}，不能暂停",
-            f"clock {clock_id} is {clock.state}; cannot pause",
+            f"计时器 {clock.id} 当前为{_STATE_ZH[clock.state]}，不能暂停",
+            f"clock {clock.id} is {clock.state}; cannot pause",
         )
     _check_date(on)
     last = max([clock.started_on, *(p.resumed_on for p in pauses if p.resumed_on)])
@@ -202,26 +285,24 @@ def pause_clock(uow: UnitOfWork, clock_id: int, on: dt.date, reason: str) -> Clo
     reason = " ".join((reason or "").split())
     if not reason or len(reason) > 60:
         raise Invalid("请填写暂停原因（最长 60 字）", "a pause needs a reason (at most 60 characters)")
-    uow.session.add(ClockPause(clock_id=clock.id, paused_on=on, reason=reason))
+    pause = ClockPause(clock_id=clock.id, paused_on=on, reason=reason)
+    uow.session.add(pause)
+    pauses.append(pause)
     clock.state = "paused"
-    uow.session.flush()
     uow.record("calendar:clock:pause", f"clock:{clock.id}", {"on": on.isoformat(), "reason": reason})
-    _recompute(uow, clock)
-    return clock
+    _recompute(uow, clock, pauses)
 
 
-def resume_clock(uow: UnitOfWork, clock_id: int, on: dt.date) -> Clock:
-    """Restart the count: the working days d with paused_on < d <= on do not count."""
-    clock, pauses = _locked(uow, clock_id)
+def _resume(uow: UnitOfWork, clock: Clock, pauses: list[ClockPause], on: dt.date) -> None:
     if clock.state != "paused":
         raise Conflict(
-            f"计时器 {clock_id} 当前为{_STATE_ZH[clock.state]}，不能恢复",
-            f"clock {clock_id} is {clock.state}; cannot resume",
+            f"计时器 {clock.id} 当前为{_STATE_ZH[clock.state]}，不能恢复",
+            f"clock {clock.id} is {clock.state}; cannot resume",
         )
     _check_date(on)
     open_pause = next((p for p in pauses if p.resumed_on is None), None)
     if open_pause is None:
-        raise Conflict(f"计时器 {clock_id} 没有未结束的暂停", f"clock {clock_id} has no open pause")
+        raise Conflict(f"计时器 {clock.id} 没有未结束的暂停", f"clock {clock.id} has no open pause")
     if on < open_pause.paused_on:
         raise Invalid(
             f"恢复日期不能早于暂停日期 {open_pause.paused_on.isoformat()}",
@@ -229,21 +310,17 @@ def resume_clock(uow: UnitOfWork, clock_id: int, on: dt.date) -> Clock:
         )
     open_pause.resumed_on = on
     clock.state = "running"
-    uow.session.flush()
     uow.record(
         "calendar:clock:resume",
         f"clock:{clock.id}",
         {"on": on.isoformat(), "paused_on": open_pause.paused_on.isoformat()},
     )
-    _recompute(uow, clock)
-    return clock
+    _recompute(uow, clock, pauses)
 
 
-def stop_clock(uow: UnitOfWork, clock_id: int, on: dt.date) -> Clock:
-    """The work is done (or withdrawn): the clock stops; an open pause ends on the same day."""
-    clock, pauses = _locked(uow, clock_id)
+def _stop(uow: UnitOfWork, clock: Clock, pauses: list[ClockPause], on: dt.date) -> None:
     if clock.state == "stopped":
-        raise Conflict(f"计时器 {clock_id} 已停止", f"clock {clock_id} is already stopped")
+        raise Conflict(f"计时器 {clock.id} 已停止", f"clock {clock.id} is already stopped")
     _check_date(on)
     last = max([clock.started_on, *(p.paused_on for p in pauses)])
     if on < last:
@@ -251,13 +328,11 @@ def stop_clock(uow: UnitOfWork, clock_id: int, on: dt.date) -> Clock:
     for p in pauses:
         if p.resumed_on is None:
             p.resumed_on = on
-    _recompute(uow, clock, audit=False)
+    _recompute(uow, clock, pauses, audit=False)
     clock.state, clock.stopped_on = "stopped", on
-    uow.session.flush()
     uow.record(
         "calendar:clock:stop", f"clock:{clock.id}", {"on": on.isoformat(), "due_on": clock.due_on.isoformat()}
     )
-    return clock
 
 
 _STATE_ZH = {"running": "计时中", "paused": "暂停状态", "stopped": "已停止"}
@@ -271,19 +346,44 @@ def _check_date(d: dt.date) -> None:
         )
 
 
-def _locked(uow: UnitOfWork, clock_id: int) -> tuple[Clock, list[ClockPause]]:
-    """The clock, locked against a concurrent pause or resume (SQLite serializes writers anyway)."""
-    clock = uow.session.get(Clock, clock_id, with_for_update=True)
-    if clock is None:
+def _one(uow: UnitOfWork, clock_id: int) -> tuple[Clock, list[ClockPause]]:
+    found = _lock(uow, [clock_id]).get(clock_id)
+    if found is None:
         raise NotFound(f"计时器 {clock_id} 不存在", f"clock {clock_id} does not exist")
-    return clock, queries.pauses(uow.session, clock_id)
+    return found
 
 
-def _recompute(uow: UnitOfWork, clock: Clock, audit: bool = True, cal: Calendar | None = None) -> bool:
-    """Set due_on and provisional from the calendar in force; True (and audited) if either changed."""
+def _lock(uow: UnitOfWork, clock_ids: Sequence[int]) -> dict[int, tuple[Clock, list[ClockPause]]]:
+    """The clocks that exist among `clock_ids`, in that order, with their pauses, locked against a concurrent
+    pause, resume or stop (SELECT … FOR UPDATE, in id order; SQLite serializes writers anyway)."""
     s = uow.session
-    pauses: list[Pause] = [(p.paused_on, p.resumed_on) for p in queries.pauses(s, clock.id)]
-    deadline = (cal or queries.calendar(s)).due_with_pauses(clock.started_on, clock.budget_days, pauses)
+    held = _held(s)
+    missing = sorted({i for i in clock_ids if i not in held})
+    if missing:
+        fresh = {"populate_existing": True}
+        locked = select(Clock).where(Clock.id.in_(missing)).order_by(Clock.id).with_for_update()
+        clocks = s.scalars(locked.execution_options(**fresh)).all()
+        if clocks:
+            pauses: dict[int, list[ClockPause]] = {c.id: [] for c in clocks}
+            of = select(ClockPause).where(ClockPause.clock_id.in_(list(pauses))).order_by(ClockPause.id)
+            for p in s.scalars(of.execution_options(**fresh)):
+                pauses[p.clock_id].append(p)
+            held.update((c.id, (c, pauses[c.id])) for c in clocks)
+    return {i: held[i] for i in dict.fromkeys(clock_ids) if i in held}
+
+
+def _recompute(
+    uow: UnitOfWork,
+    clock: Clock,
+    pauses: Sequence[ClockPause],
+    audit: bool = True,
+    cal: Calendar | None = None,
+) -> bool:
+    """Set due_on and provisional from the calendar in force; True (and audited) if either changed."""
+    spans: list[Pause] = [(p.paused_on, p.resumed_on) for p in pauses]
+    deadline = (cal or queries.calendar(uow.session)).due_with_pauses(
+        clock.started_on, clock.budget_days, spans
+    )
     if (deadline.date, deadline.provisional) == (clock.due_on, clock.provisional):
         return False
     before = (clock.due_on, clock.provisional)
@@ -317,4 +417,4 @@ def recompute_year(uow: UnitOfWork, year: int) -> int:
         .order_by(Clock.id)
     ).all()
     cal = queries.calendar(s)
-    return sum(_recompute(uow, clock, cal=cal) for clock in touching)
+    return sum(_recompute(uow, clock, queries.pauses(s, clock.id), cal=cal) for clock in touching)
