@@ -417,3 +417,59 @@ def test_the_candidate_query_probes_the_duplicate_index(db, city) -> None:  # no
         else:
             plan = " | ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
             assert "USING INDEX ix_cityops_case_dup" in plan and "SCAN c " not in plan + " ", plan
+
+
+def test_batch_rows_read_back_exactly_as_written(db, city) -> None:  # noqa: ANN001
+    """The batch's inserts (one JSON parameter per table on PostgreSQL, core.db.json_rows_insert) keep every
+    value as given: the reported time to the microsecond, floats, the H3 cell, text with quotes, newlines
+    and characters outside the BMP, the hotline's fields and the event's JSON."""
+    x, y = centre(4, 1)
+    at = dt.datetime(2026, 11, 20, 15, 59, 59, 123457, tzinfo=dt.UTC)  # 23:59 in Shanghai: still the 20th
+    text = '井盖"松动"\n\\ 行人绊倒 😀'
+    body = report_body(
+        lng=x,
+        lat=y,
+        description=text,
+        address="玄武区 '中山路' 1号",
+        reported_at=at.isoformat(),
+        hotline={"work_order_no": "GD-2026-000001", "caller_name": "王 芳", "caller_phone": "13800000000"},
+    )
+    out = batch.run(db, [_item(body, channel="hotline")])[0]
+    with db.read() as s:
+        case = s.get(Case, out.case_id)
+        assert (case.lng, case.lat) == intake.where(ReportIn(**body))
+        assert case.h3 == h3.latlng_to_cell(case.lat, case.lng, vocab.H3_RES)
+        assert case.reported_at == at and case.reported_on == dt.date(2026, 11, 20)
+        assert (case.description, case.address) == (text, "玄武区 '中山路' 1号")
+        assert (case.work_order_no, case.caller_name, case.caller_phone) == (
+            "GD-2026-000001",
+            "王 芳",
+            "13800000000",
+        )
+        assert case.department_id is None and case.report_count == 1
+        event = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)).one()
+        assert (event.public, event.data, event.note) == (True, {"channel": "hotline"}, "")
+        reporter = s.scalars(select(Reporter).where(Reporter.case_id == case.id)).one()
+        assert (reporter.text, reporter.at, reporter.name) == (text, at, "王 芳")
+    _rollups_match(db)
+
+
+def test_a_value_too_long_for_its_column(db, city) -> None:  # noqa: ANN001
+    """A text longer than its column is refused on PostgreSQL, as a plain INSERT's would be (never cut to
+    fit); SQLite does not enforce declared lengths and keeps it whole."""
+    from sqlalchemy.exc import DBAPIError
+
+    out = batch.run(db, [_item(report_body())])[0]  # a real case's row, then one like it
+    with db.read() as s:
+        stored = s.get(Case, out.case_id)
+        shape = {c.name: getattr(stored, c.name) for c in Case.__table__.columns if c.name != "id"}
+    long = dict(shape, address="长" * 201, id=out.case_id + 1000)
+    bind = db.writer_sessions.kw["bind"]
+    with bind.begin_nested() as savepoint:
+        if db.dialect == "postgresql":
+            with pytest.raises(DBAPIError, match="too long"):
+                batch_write._insert(bind, batch_write.CASES, [long])
+        else:
+            batch_write._insert(bind, batch_write.CASES, [long])
+            assert bind.scalar(select(Case.address).where(Case.id == long["id"])) == "长" * 201
+        savepoint.rollback()

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import h3.api.basic_int as h3
+import orjson
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
@@ -27,7 +28,7 @@ from zhicheng.core import cache
 from zhicheng.core.audit.models import AuditRecord
 from zhicheng.core.audit.services import entry
 from zhicheng.core.calendar.clock import local_date
-from zhicheng.core.db import Actor, utcnow
+from zhicheng.core.db import Actor, json_rows_insert, utcnow
 from zhicheng.core.errors import DomainError
 
 MAX_BATCH = 200
@@ -103,6 +104,11 @@ def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
         return
     cols = tuple(rows[0])
     dialect = conn.dialect
+    if dialect.name == "postgresql":
+        get = itemgetter(*cols)
+        sql = json_rows_insert(table, cols)
+        conn.exec_driver_sql(sql, (orjson.dumps([get(r) for r in rows]).decode(),))
+        return
     key = (dialect.name, table.name, cols)
     found = _statements.get(key)
     if found is None:

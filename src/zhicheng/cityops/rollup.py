@@ -13,8 +13,10 @@ bulk load, or to repair); tests compare the two after a series of loop steps."""
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Date,
     Integer,
@@ -38,6 +40,7 @@ from sqlalchemy.orm.base import NO_VALUE
 from zhicheng.cityops import vocab
 from zhicheng.cityops.models import Case
 from zhicheng.cityops.rollup_models import COHORT, COUNTERS, Daily, Live
+from zhicheng.core.db import json_rows_insert
 
 CLOSED = ("closed", "evaluated")
 SATISFIED = 4  # satisfaction 4 (满意) or 5 (非常满意)
@@ -151,56 +154,63 @@ def opened(conn: Connection, rows: list[dict[str, Any]]) -> int:
     deltas: dict[Key, dict[str, int]] = defaultdict(dict)
     for row in rows:
         _add(deltas, {f: row.get(f) for f in FIELDS}, 1)
+    postgresql = conn.dialect.name == "postgresql"
     daily, live = [], []
     day = Daily.__table__.c.day.type._cached_bind_processor(conn.dialect)
     for (kind, key), counts in sorted(deltas.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
         if not any(counts.values()):
             continue
         if kind == "daily":
-            first = day(key[0]) if day else key[0]
+            first = key[0] if postgresql or not day else day(key[0])
             daily.append((first, *key[1:], *(counts.get(c, 0) for c in COUNTERS)))
         else:
             live.append((*key, *(counts.get(c, 0) for c in LIVE_COUNTERS)))
     for name, params in (("daily", daily), ("live", live)):
-        if params:
-            conn.exec_driver_sql(_driver_upsert(conn.dialect, name), params)
+        if params and postgresql:  # one statement, the rows as JSON (core.db.json_rows_insert says why)
+            conn.exec_driver_sql(_json_upsert(name), (orjson.dumps(params).decode(),))
+        elif params:
+            conn.exec_driver_sql(
+                _driver_upsert("?" if conn.dialect.paramstyle == "qmark" else "%s", name), params
+            )
     return len(daily) + len(live)
 
 
-_driver_sql: dict[tuple[str, str], str] = {}
+def _conflict(table: str, keys: tuple[str, ...], counters: tuple[str, ...]) -> str:
+    return f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET " + ", ".join(
+        f"{c} = {table}.{c} + excluded.{c}" for c in counters
+    )
 
 
-def _driver_upsert(dialect: Any, name: str) -> str:
-    found = _driver_sql.get((dialect.name, name))
-    if found is None:
-        table, keys, counters = (
-            ("cityops_daily", DAILY_KEY, COUNTERS)
-            if name == "daily"
-            else ("cityops_live", LIVE_KEY, LIVE_COUNTERS)
-        )
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        cols = (*keys, *counters)
-        found = _driver_sql[(dialect.name, name)] = (
-            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))}) "
-            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
-            + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counters)
-        )
-    return found
+@cache
+def _json_upsert(name: str) -> str:
+    table, keys, counters = _UPSERTS[name]
+    return json_rows_insert(
+        table.__table__, (*keys, *counters), _conflict(table.__tablename__, keys, counters)
+    )
+
+
+@cache
+def _driver_upsert(mark: str, name: str) -> str:
+    table, keys, counters = _UPSERTS[name]
+    cols = (*keys, *counters)
+    return (
+        f"INSERT INTO {table.__tablename__} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))}) "
+        + _conflict(table.__tablename__, keys, counters)
+    )
 
 
 def _upsert_sql(table: str, keys: tuple[str, ...], counters: tuple[str, ...]) -> Any:
     """One UPSERT statement per table, the same text on PostgreSQL and SQLite (3.24+), built once: every
     counter is written (0 where unchanged), so that the statement never changes shape."""
     cols = (*keys, *counters)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)}) "
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
-        + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counters)
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)}) " + _conflict(
+        table, keys, counters
     )
     return text(sql).bindparams(bindparam("day", type_=Date)) if "day" in keys else text(sql)
 
 
 LIVE_COUNTERS = ("cases", "overdue")
+_UPSERTS = {"daily": (Daily, DAILY_KEY, COUNTERS), "live": (Live, LIVE_KEY, LIVE_COUNTERS)}
 _DAILY_UPSERT = _upsert_sql("cityops_daily", DAILY_KEY, COUNTERS)
 _LIVE_UPSERT = _upsert_sql("cityops_live", LIVE_KEY, LIVE_COUNTERS)
 
