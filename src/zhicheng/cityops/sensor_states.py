@@ -17,22 +17,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from zhicheng.cityops.sensor_models import SensorState
+from zhicheng.core.db import json_rows_insert
 
 TABLE = SensorState.__table__
 KEY = ("sensor_id", "metric")
 COLUMNS = (*KEY, "value", "at", "alarm", "breaches", "rule_id", "alarm_at", "case_id")
-# PostgreSQL's type of each column (cityops.sensor_models.SensorState), for the upsert's JSON rows
-CASTS = (
-    "integer",
-    "text",
-    "float8",
-    "timestamptz",
-    "boolean",
-    "integer",
-    "integer",
-    "timestamptz",
-    "integer",
-)
 # one state, in COLUMNS' order
 Row = tuple[int, str, float, dt.datetime, bool, int, int | None, dt.datetime | None, int | None]
 
@@ -57,9 +46,7 @@ def _statements(conn: Connection) -> tuple[str, str, Procs, Procs]:
         )
         # the rows as one JSON array of arrays: json.dumps and jsonb's parser cost both sides less than
         # psycopg's Python-level dumping of one array per column (measured: about half)
-        values = ", ".join(f"(r->>{i})::{cast}" for i, cast in enumerate(CASTS))
-        rows = "jsonb_array_elements(%s::jsonb) r"
-        write = f"INSERT INTO {TABLE.name} ({cols}) SELECT {values} FROM {rows} {upsert}"
+        write = json_rows_insert(TABLE, COLUMNS, upsert)
     else:
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         read = f"SELECT {cols} FROM {TABLE.name} WHERE sensor_id IN (SELECT value FROM json_each({mark}))"

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import NullType, TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -68,11 +68,15 @@ def json_rows_insert(table: Table, cols: tuple[str, ...], tail: str = "") -> str
     arrays (orjson.dumps of the rows: aware datetimes, dates and dicts as they are, no bind processing).
     One statement and one text whatever the number of rows: psycopg's executemany sends a Bind/Execute per
     row and the backend runs its executor for each, which cost a group commit's inserts more than the rows
-    themselves. Text columns take the value as text, so that a value too long is refused by the column,
-    as a plain INSERT's would be (a cast to varchar(n) would cut it); JSON columns take the element."""
+    themselves. Each value is cast to its column's type; text columns take it as text, so that a value
+    too long is refused by the column, as a plain INSERT's would be (a cast to varchar(n) would cut it);
+    JSON columns take the element."""
     values = []
     for i, c in enumerate(cols):
-        kind = table.c[c].type
+        column = table.c[c]
+        kind = column.type
+        if isinstance(kind, NullType) and column.foreign_keys:  # a foreign key declared without a type
+            kind = next(iter(column.foreign_keys)).column.type
         name = kind.compile(dialect=_PG)
         if name in ("JSON", "JSONB"):
             values.append(f"r->{i}")
