@@ -156,12 +156,13 @@ def opened(conn: Connection, rows: list[dict[str, Any]]) -> int:
         _add(deltas, {f: row.get(f) for f in FIELDS}, 1)
     postgresql = conn.dialect.name == "postgresql"
     daily, live = [], []
-    day = Daily.__table__.c.day.type._cached_bind_processor(conn.dialect)
+    # PostgreSQL's rows go as JSON (dates as they are); the driver's executemany wants the bound form
+    day = None if postgresql else Daily.__table__.c.day.type._cached_bind_processor(conn.dialect)
     for (kind, key), counts in sorted(deltas.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
         if not any(counts.values()):
             continue
         if kind == "daily":
-            first = key[0] if postgresql or not day else day(key[0])
+            first = day(key[0]) if day else key[0]
             daily.append((first, *key[1:], *(counts.get(c, 0) for c in COUNTERS)))
         else:
             live.append((*key, *(counts.get(c, 0) for c in LIVE_COUNTERS)))
