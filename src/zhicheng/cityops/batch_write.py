@@ -97,9 +97,10 @@ _sequences: dict[tuple[str, str], str] = {}
 
 
 def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (dicts with the same keys, every NOT NULL column given) as one executemany of one
-    statement text: the driver runs it without SQLAlchemy's per-batch SQL (psycopg pipelines it under
-    one prepared statement). Values go through the columns' own bind processing."""
+    """Insert rows (dicts with the same keys, every NOT NULL column given) through the driver, without
+    SQLAlchemy's per-batch SQL: on PostgreSQL one statement with the rows as one JSON parameter
+    (core.db.json_rows_insert), elsewhere one executemany of one statement text, the values through the
+    columns' own bind processing."""
     if not rows:
         return
     cols = tuple(rows[0])
