@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,12 @@ from zhicheng.core.orgs.models import Party
 from zhicheng.core.orgs.realname import RealNameVerifier
 from zhicheng.core.orgs.schemas import PartyIn
 
+# Statements of every step, built once: constructing a statement costs more than running it on SQLite.
+_WRITE_LOCK = text("UPDATE approval_case SET id = id WHERE 0")
+_SNAPSHOT = select(ItemVersion.snapshot).where(
+    ItemVersion.item_id == bindparam("item"), ItemVersion.version == bindparam("version")
+)
+
 
 @contextmanager
 def writing(db: Database, actor: Any) -> Iterator[UnitOfWork]:
@@ -40,7 +46,7 @@ def writing(db: Database, actor: Any) -> Iterator[UnitOfWork]:
     transaction that read first could not write once another writer committed in between."""
     with unit_of_work(db, actor) as uow:
         if db.dialect == "sqlite":
-            uow.session.execute(text("UPDATE approval_case SET id = id WHERE 0"))
+            uow.session.execute(_WRITE_LOCK)
         yield uow
 
 
@@ -89,9 +95,7 @@ def event(
     )
 
 
-# session.info: what one transaction looked up already — item versions (immutable) and applicants (kept
-# referenced, so that the notifier's lookup by primary key finds them in the identity map, which holds only
-# objects something refers to). Forgotten when the transaction ends.
+# session.info: the item versions (immutable) one transaction looked up already. Forgotten when it ends.
 _SEEN = per_transaction("zc_approvals_seen")
 
 
@@ -100,9 +104,6 @@ def _seen(s: Session) -> dict[tuple[str, Any], Any]:
 
 
 def tell(uow: UnitOfWork, case: Case, kind: str, zh: str, en: str, **data: Any) -> None:
-    key = ("party", case.party_id)
-    if key not in _seen(uow.session):
-        _seen(uow.session)[key] = uow.session.get(Party, case.party_id)
     hooks.notify_applicant(uow, hooks.Notice(case.id, case.number, case.party_id, kind, zh, en, data))
 
 
@@ -110,11 +111,7 @@ def item_snapshot(s: Session, case: Case) -> dict[str, Any]:
     key = ("snapshot", (case.item_id, case.item_version))
     snap = _seen(s).get(key)
     if snap is None:
-        snap = s.scalar(
-            select(ItemVersion.snapshot).where(
-                ItemVersion.item_id == case.item_id, ItemVersion.version == case.item_version
-            )
-        )
+        snap = s.scalar(_SNAPSHOT, {"item": case.item_id, "version": case.item_version})
     if snap is None:  # every item version is written with the item; this is a broken database
         raise NotFound(f"事项版本 {case.item_version} 缺失", f"item version {case.item_version} is missing")
     _seen(s)[key] = snap

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from zhicheng.approvals import cases, clocks, flows, hooks
 from zhicheng.approvals.flowdef import KINDS, QUEUE, REVIEWS, Flow, stage_orgs
@@ -21,6 +21,23 @@ from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.db import UnitOfWork, utcnow
 from zhicheng.core.errors import Conflict, Invalid, NotFound
 from zhicheng.core.orgs.models import Org, Party
+
+# Statements of every step, built once: constructing a statement costs more than running it on SQLite.
+_ORG_NAMES = select(Org.id, Org.name).where(Org.id.in_(bindparam("ids", expanding=True)))
+_TASK_CASE = select(Task.case_id).where(Task.id == bindparam("id"))
+_CASE_TASKS = (
+    select(Task)
+    .where(Task.case_id == bindparam("case"))
+    .order_by(Task.id)
+    .execution_options(populate_existing=True)
+)
+_CASE_TASKS_NAMED = (
+    select(Task, Org.name)
+    .outerjoin(Org, Org.id == Task.org_id)
+    .where(Task.case_id == bindparam("case"))
+    .order_by(Task.id)
+    .execution_options(populate_existing=True)
+)
 
 
 def enter(
@@ -56,7 +73,7 @@ def enter(
         opened_at=now,
     )
     s.execute(insert(Task), [opened | {"org_id": org_id} for org_id in orgs])  # one statement for all
-    names = dict(s.execute(select(Org.id, Org.name).where(Org.id.in_(orgs))).all())
+    names = dict(s.execute(_ORG_NAMES, {"ids": orgs}).all())
     cases.event(
         uow,
         case,
@@ -101,18 +118,12 @@ def conclude(
     """A department's review conclusion. The stage moves on once every department has concluded."""
     today = today or shanghai_today()
     s = uow.session
-    case_id = s.scalar(select(Task.case_id).where(Task.id == task_id))
+    case_id = s.scalar(_TASK_CASE, {"id": task_id})
     if case_id is None:
         raise NotFound(f"审查任务 {task_id} 不存在", f"task {task_id} not found")
     case = cases.lock(uow, case_id)
     # the case's tasks, read now that it is locked: this one, the others of its stage and the rounds so far
-    rows = s.execute(
-        select(Task, Org.name)
-        .outerjoin(Org, Org.id == Task.org_id)
-        .where(Task.case_id == case.id)
-        .order_by(Task.id)
-        .execution_options(populate_existing=True)
-    ).all()
+    rows = s.execute(_CASE_TASKS_NAMED, {"case": case.id}).all()
     tasks = [t for t, _ in rows]
     task, org_name = next((t, name) for t, name in rows if t.id == task_id)  # tasks are never deleted
     if task.queue != "review":
@@ -245,8 +256,7 @@ def decide(
             "the 容缺 materials have not arrived: no approval and no certificate before they do",
         )
     # the case's tasks, read now that it is locked: the decision's, and the rounds so far (enter)
-    stmt = select(Task).where(Task.case_id == case.id).order_by(Task.id)
-    tasks = list(s.scalars(stmt.execution_options(populate_existing=True)))
+    tasks = list(s.scalars(_CASE_TASKS, {"case": case.id}))
     task = next((t for t in tasks if t.stage == stage.id and t.status == "open"), None)
     if task is None:
         raise Conflict("决定任务已办理", "the decision was made already")

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 import chinese_calendar
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from zhicheng.core.calendar import queries
@@ -353,6 +353,22 @@ def _one(uow: UnitOfWork, clock_id: int) -> tuple[Clock, list[ClockPause]]:
     return found
 
 
+# built once (every step of a case moves clocks): building a statement costs more than running it on SQLite
+_LOCK_CLOCKS = (
+    select(Clock)
+    .where(Clock.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Clock.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_PAUSES_OF = (
+    select(ClockPause)
+    .where(ClockPause.clock_id.in_(bindparam("ids", expanding=True)))
+    .order_by(ClockPause.id)
+    .execution_options(populate_existing=True)
+)
+
+
 def _lock(uow: UnitOfWork, clock_ids: Sequence[int]) -> dict[int, tuple[Clock, list[ClockPause]]]:
     """The clocks that exist among `clock_ids`, in that order, with their pauses, locked against a concurrent
     pause, resume or stop (SELECT … FOR UPDATE, in id order; SQLite serializes writers anyway)."""
@@ -360,13 +376,10 @@ def _lock(uow: UnitOfWork, clock_ids: Sequence[int]) -> dict[int, tuple[Clock, l
     held = _held(s)
     missing = sorted({i for i in clock_ids if i not in held})
     if missing:
-        fresh = {"populate_existing": True}
-        locked = select(Clock).where(Clock.id.in_(missing)).order_by(Clock.id).with_for_update()
-        clocks = s.scalars(locked.execution_options(**fresh)).all()
+        clocks = s.scalars(_LOCK_CLOCKS, {"ids": missing}).all()
         if clocks:
             pauses: dict[int, list[ClockPause]] = {c.id: [] for c in clocks}
-            of = select(ClockPause).where(ClockPause.clock_id.in_(list(pauses))).order_by(ClockPause.id)
-            for p in s.scalars(of.execution_options(**fresh)):
+            for p in s.scalars(_PAUSES_OF, {"ids": list(pauses)}):
                 pauses[p.clock_id].append(p)
             held.update((c.id, (c, pauses[c.id])) for c in clocks)
     return {i: held[i] for i in dict.fromkeys(clock_ids) if i in held}
