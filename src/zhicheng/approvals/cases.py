@@ -95,12 +95,8 @@ def event(
     )
 
 
-# session.info: the item versions (immutable) one transaction looked up already. Forgotten when it ends.
-_SEEN = per_transaction("zc_approvals_seen")
-
-
-def _seen(s: Session) -> dict[tuple[str, Any], Any]:
-    return s.info.setdefault(_SEEN, {}) if isinstance(s, Session) else {}
+# session.info: the item snapshots (immutable) this transaction read, by (item id, version)
+_SNAPSHOTS = per_transaction("zc_approvals_snapshots")
 
 
 def tell(uow: UnitOfWork, case: Case, kind: str, zh: str, en: str, **data: Any) -> None:
@@ -108,14 +104,16 @@ def tell(uow: UnitOfWork, case: Case, kind: str, zh: str, en: str, **data: Any) 
 
 
 def item_snapshot(s: Session, case: Case) -> dict[str, Any]:
-    key = ("snapshot", (case.item_id, case.item_version))
-    snap = _seen(s).get(key)
-    if snap is None:
+    seen = s.info.setdefault(_SNAPSHOTS, {})
+    key = (case.item_id, case.item_version)
+    if key not in seen:
         snap = s.scalar(_SNAPSHOT, {"item": case.item_id, "version": case.item_version})
-    if snap is None:  # every item version is written with the item; this is a broken database
-        raise NotFound(f"事项版本 {case.item_version} 缺失", f"item version {case.item_version} is missing")
-    _seen(s)[key] = snap
-    return snap
+        if snap is None:  # every item version is written with the item; this is a broken database
+            raise NotFound(
+                f"事项版本 {case.item_version} 缺失", f"item version {case.item_version} is missing"
+            )
+        seen[key] = snap
+    return seen[key]
 
 
 def current_materials(s: Any, case_id: int) -> dict[str, CaseMaterial]:

@@ -31,13 +31,7 @@ _CASE_TASKS = (
     .order_by(Task.id)
     .execution_options(populate_existing=True)
 )
-_CASE_TASKS_NAMED = (
-    select(Task, Org.name)
-    .outerjoin(Org, Org.id == Task.org_id)
-    .where(Task.case_id == bindparam("case"))
-    .order_by(Task.id)
-    .execution_options(populate_existing=True)
-)
+_CASE_TASKS_NAMED = _CASE_TASKS.add_columns(Org.name).outerjoin(Org, Org.id == Task.org_id)
 
 
 def enter(

@@ -169,6 +169,7 @@ def start_clock(uow: UnitOfWork, owner: str, subject: str, started_on: dt.date, 
 def start_clocks(uow: UnitOfWork, specs: Sequence[tuple[str, str, dt.date, int]]) -> list[Clock]:
     """Start several clocks, each (owner, subject, started_on, budget_days), inserted together."""
     s = uow.session
+    cal = queries.calendar(s)
     rows = []
     for owner, subject, started_on, budget_days in specs:
         owner, subject = (owner or "").strip(), str(subject or "").strip()
@@ -178,7 +179,7 @@ def start_clocks(uow: UnitOfWork, specs: Sequence[tuple[str, str, dt.date, int]]
                 "a clock needs an owner (≤60) and a subject (≤100)",
             )
         _check_date(started_on)
-        deadline = queries.calendar(s).add_workdays(started_on, budget_days)
+        deadline = cal.add_workdays(started_on, budget_days)
         rows.append(
             Clock(
                 owner=owner,
