@@ -320,6 +320,28 @@ def test_malformed_posts(client, city, keys) -> None:  # noqa: ANN001
     assert_error(client.delete(f"{BASE}/requests.json"), 405, "json", "")
 
 
+def test_form_bodies_are_utf8_percent_encoded_or_raw(client, db, city, keys) -> None:  # noqa: ANN001
+    """Browsers percent-encode a form; `curl -d` and some apps send the Chinese text as raw UTF-8 bytes. Both
+    read back as written (two grids apart, so neither merges into the other); bytes that are not UTF-8 are
+    refused in the client's format."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def fields(col: int, row: int) -> bytes:
+        x, y = centre(col, row)
+        return f"api_key={keys['channel']}&service_code={SHED}&lat={y}&long={x}&description=".encode()
+
+    for body, text in (
+        (fields(2, 2) + "路边搭建了棚子".encode(), "路边搭建了棚子"),
+        (fields(4, 1) + b"%E8%B7%AF%E8%BE%B9+%E6%A3%9A", "路边 棚"),
+    ):
+        r = client.post(f"{BASE}/requests.json", content=body, headers=form)
+        assert r.status_code == 200, r.text
+        [req] = client.get(f"{BASE}/requests/{r.json()[0]['service_request_id']}.json").json()
+        assert req["description"] == text
+    bad = client.post(f"{BASE}/requests.xml", content=fields(1, 3) + "棚子".encode("gbk"), headers=form)
+    assert_error(bad, 400, "xml", "UTF-8")
+
+
 def test_crs_extension_media_url_photo_and_retry(client, db, city, keys) -> None:  # noqa: ANN001
     x, y = centre(4, 1)
     gx, gy = C.convert(x, y, "wgs84", "gcj02")
