@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from tests import personas
+from zhicheng.core.audit.chain import keyed_digest
 from zhicheng.core.audit.models import AuditRecord
-from zhicheng.core.auth.models import ApiToken, User, WebSession
+from zhicheng.core.auth import services
+from zhicheng.core.auth.models import ApiToken, LoginAttempt, User, WebSession
+from zhicheng.core.db import Database
+from zhicheng.core.errors import Unauthenticated
 
 
 def _login_form(c: TestClient, username: str, password: str):  # noqa: ANN202
@@ -47,6 +52,37 @@ def test_wrong_password_is_a_readable_error(client) -> None:  # noqa: ANN001
     assert r.status_code == 400 and "用户名或密码错误" in r.text
     r = _login_form(client, "nobody-such", "wrong-password")
     assert r.status_code == 400 and "用户名或密码错误" in r.text  # same answer: no user enumeration
+
+
+def test_login_survives_a_write_committed_while_the_password_is_checked(fresh_url, monkeypatch) -> None:  # noqa: ANN001
+    """The worker (sealing the audit chain, sending messages) commits while a login hashes its password. On
+    SQLite a transaction that read before that commit could not write after it ("database is locked", the
+    demo's first login a 500); the login must read, check the password outside any transaction, then write
+    holding the write lock from its start."""
+    db, other = Database(fresh_url), Database(fresh_url)
+    real = services.check_password
+
+    def checked_while_another_writes(hashed: str, password: str) -> bool:
+        with other.transaction() as c:
+            c.execute(text("CREATE TABLE IF NOT EXISTS zz_probe (x INTEGER)"))
+            c.execute(text("INSERT INTO zz_probe (x) VALUES (1)"))
+        return real(hashed, password)
+
+    monkeypatch.setattr(services, "check_password", checked_while_another_writes)
+    try:
+        cookie, user = services.login(db, "clerk", personas.PASSWORD, "127.0.0.1", 5, 15, 12)
+        with pytest.raises(Unauthenticated):
+            services.login(db, "clerk", "wrong-password", "127.0.0.1", 5, 15, 12)
+        with db.read() as s:
+            assert s.get(WebSession, keyed_digest(db.secret, cookie)).user_id == user.id
+            assert s.get(User, user.id).last_login_at is not None
+            assert [a.ok for a in s.scalars(select(LoginAttempt).order_by(LoginAttempt.id))] == [True, False]
+            assert s.scalar(select(AuditRecord.subject).where(AuditRecord.tag == "auth:session:login")) == (
+                f"user:{user.id}"
+            )
+    finally:
+        db.dispose()
+        other.dispose()
 
 
 def test_login_without_its_csrf_cookie_is_refused(client) -> None:  # noqa: ANN001

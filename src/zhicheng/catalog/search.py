@@ -220,7 +220,7 @@ def reindex(conn: Connection) -> int:
 
 def reindex_all(db: Database) -> int:
     """Rebuild the index in one transaction; returns how many resources were indexed."""
-    with db.sessions() as s:
+    with db.writer_sessions() as s:  # reads, then writes: on SQLite, holding the write lock
         count = reindex(s.connection())
         s.commit()
     return count

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from zhicheng.core import cache
@@ -164,41 +164,26 @@ def revoke_token(uow: UnitOfWork, token_id: int) -> ApiToken:
 def login(
     db: Database, username: str, password: str, ip: str, max_failures: int, window_minutes: int, hours: int
 ) -> tuple[str, User]:
-    """Check a password and open a session; returns the cookie value. Throttles repeated failures."""
+    """Check a password and open a session; returns the cookie value. Throttles repeated failures.
+
+    The password is checked between two transactions, never inside one: argon2 takes tens of milliseconds,
+    and on SQLite a transaction that had read could not write once another writer (the worker) committed
+    meanwhile. The write begins holding the write lock (writer_sessions) and counts the failures again, so a
+    burst of concurrent guesses is throttled all the same."""
     now = utcnow()
     since = now - dt.timedelta(minutes=window_minutes)
-    with db.sessions() as s, s.begin():
-        fails = (
-            s.scalar(
-                select(func.count())
-                .select_from(LoginAttempt)
-                .where(
-                    LoginAttempt.username == username, LoginAttempt.at >= since, LoginAttempt.ok.is_(False)
-                )
-            )
-            or 0
-        )
-        ip_fails = (
-            s.scalar(
-                select(func.count())
-                .select_from(LoginAttempt)
-                .where(LoginAttempt.ip == ip, LoginAttempt.at >= since, LoginAttempt.ok.is_(False))
-            )
-            or 0
-        )
-        if fails >= max_failures or ip_fails >= IP_FAILURES_PER_WINDOW:
-            raise Throttled(
-                f"登录失败次数过多，请 {window_minutes} 分钟后再试",
-                f"too many failed logins; try again in {window_minutes} minutes",
-            )
+    with db.read() as s:
+        _throttle(s, username, ip, since, max_failures, window_minutes)
         user = s.scalar(select(User).where(User.username == username))
-        ok = (
-            check_password(user.password_hash if user else _DUMMY_HASH, password)
-            and user is not None
-            and user.active
-        )
+    ok = (
+        check_password(user.password_hash if user else _DUMMY_HASH, password)
+        and user is not None
+        and user.active
+    )
+    cookie = secrets.token_urlsafe(32)
+    with db.writer_sessions() as s, s.begin():
+        _throttle(s, username, ip, since, max_failures, window_minutes)
         s.add(LoginAttempt(username=username[:64], ip=ip[:64], at=now, ok=ok))
-        cookie = secrets.token_urlsafe(32)
         if ok and user is not None:
             s.add(
                 WebSession(
@@ -210,14 +195,33 @@ def login(
                     ip=ip[:64],
                 )
             )
+            s.execute(update(User).where(User.id == user.id).values(last_login_at=now))
             user.last_login_at = now
             actor = Actor(kind="user", name=user.username, user_id=user.id, org_id=user.org_id, ip=ip)
             append(s, actor, "auth:session:login", f"user:{user.id}", {"ip": ip})
-            s.flush()
-            s.expunge(user)
     if not ok or user is None:  # the failed attempt is committed above, so throttling counts it
         raise Unauthenticated("用户名或密码错误", "wrong user name or password")
     return cookie, user
+
+
+def _throttle(
+    s: Session, username: str, ip: str, since: dt.datetime, max_failures: int, window_minutes: int
+) -> None:
+    fails = s.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.username == username, LoginAttempt.at >= since, LoginAttempt.ok.is_(False))
+    )
+    ip_fails = s.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.ip == ip, LoginAttempt.at >= since, LoginAttempt.ok.is_(False))
+    )
+    if (fails or 0) >= max_failures or (ip_fails or 0) >= IP_FAILURES_PER_WINDOW:
+        raise Throttled(
+            f"登录失败次数过多，请 {window_minutes} 分钟后再试",
+            f"too many failed logins; try again in {window_minutes} minutes",
+        )
 
 
 def logout(db: Database, cookie: str) -> None:

@@ -299,7 +299,7 @@ def forget_worker(db: Database, worker_id: str) -> None:
 def prune(db: Database, older_than: dt.timedelta, now: dt.datetime | None = None, batch: int = 5000) -> int:
     """Delete finished (done) jobs older than `older_than`; failed ones stay for an operator to see."""
     cutoff = (now or utcnow()) - older_than
-    with db.sessions() as s, s.begin():
+    with db.writer_sessions() as s, s.begin():  # reads, then deletes: on SQLite, holding the write lock
         old = select(Job.id).where(Job.status == "done", Job.finished_at < cutoff).limit(batch)
         ids = s.scalars(old).all()
         if ids:
