@@ -15,10 +15,11 @@ have concluded) → decide → deliver: 7 persisted steps per case on both sides
   step would.
 - zhicheng: a migrated database (SQLite file, or PostgreSQL) with the flow published and the item created
   through the services. Per case: `cases.submit`, `acceptance.accept`, three `review.conclude`,
-  `review.decide`, `review.deliver` — each in its own unit of work (`cases.writing`, as the API routes do),
-  so each is a committed transaction that locks the case row, checks its version and state, updates the
-  case and its tasks, starts/stops the working-day clocks, adds the timeline event, queues the applicant's
-  notification and appends the audit record. The task ids a reviewer would click are read inside the step.
+  `review.decide`, `review.deliver` — each in its own unit of work (`core.db.unit_of_work`, as the API
+  routes do), so each is a committed transaction that locks the case row, checks its version and state,
+  updates the case and its tasks, starts/stops the working-day clocks, adds the timeline event, queues the
+  applicant's notification and appends the audit record. The task ids a reviewer would click are read
+  inside the step.
 
 Reported: steps/s per side, ours ÷ SpiffWorkflow, the time and SQL statements of each kind of step, and a
 floor: transactions/s of the least an audited step can be here (the route's unit of work, the case row locked,
@@ -168,7 +169,7 @@ def ours(url: str, cases: int, profile: bool) -> dict[str, Any]:
     from zhicheng.approvals.models import Task
     from zhicheng.approvals.schemas import AcceptIn, CaseIn
     from zhicheng.core.audit.models import AuditRecord
-    from zhicheng.core.db import Actor, Database
+    from zhicheng.core.db import Actor, Database, unit_of_work
     from zhicheng.core.orgs.models import Party
 
     migrate(url)
@@ -191,7 +192,7 @@ def ours(url: str, cases: int, profile: bool) -> dict[str, Any]:
     def step(kind: str, work: Any) -> Any:
         current[0] = kind
         t = time.perf_counter()
-        with case_steps.writing(db, actor) as uow:
+        with unit_of_work(db, actor) as uow:
             result = work(uow)
         per[kind][0] += 1
         per[kind][1] += time.perf_counter() - t
@@ -253,10 +254,11 @@ def _floor(db: Any, case_id: int, actor: Any, rounds: int) -> float:
     """Transactions per second of the least a persisted, audited step can be on this platform: the route's
     unit of work, the case row locked, its version bumped, one audit record, commit — and nothing else."""
     from zhicheng.approvals import cases as case_steps
+    from zhicheng.core.db import unit_of_work
 
     t = time.perf_counter()
     for n in range(rounds):
-        with case_steps.writing(db, actor) as uow:
+        with unit_of_work(db, actor) as uow:
             case = case_steps.lock(uow, case_id)
             case_steps.touch(case)
             uow.record("approvals:bench:floor", f"case:{case_id}", {"n": n})

@@ -38,7 +38,7 @@ def uploads(db: Database) -> dict[str, int]:
 
 
 def submit(db: Database, w: W, mats: dict[str, int], token: str | None = None) -> int:
-    with cases.writing(db, CITIZEN) as uow:
+    with unit_of_work(db, CITIZEN) as uow:
         party = uow.session.get(Party, w.citizen)
         case, _ = cases.submit(
             uow, CaseIn(item_code=w.joint_item, form=good_form(), materials=mats), party, token
@@ -68,7 +68,7 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
 
 def accepted_case(db: Database, w: W) -> tuple[int, list[int]]:
     case_id = submit(db, w, uploads(db))
-    with cases.writing(db, ME) as uow:
+    with unit_of_work(db, ME) as uow:
         acceptance.accept(uow, case_id, AcceptIn())
     with db.read() as s:
         return case_id, list(s.scalars(select(Task.id).where(Task.case_id == case_id).order_by(Task.id)))
@@ -76,7 +76,7 @@ def accepted_case(db: Database, w: W) -> tuple[int, list[int]]:
 
 def conclude(db: Database, who: str, task_id: int, approve: bool = True) -> Callable[[], Any]:
     def go() -> Any:
-        with cases.writing(db, Actor(kind="user", name=who)) as uow:
+        with unit_of_work(db, Actor(kind="user", name=who)) as uow:
             return review.conclude(
                 uow, task_id, approve, "" if approve else "两位审查人意见不一致，不同意"
             ).status

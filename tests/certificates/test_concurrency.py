@@ -53,7 +53,7 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
 
 
 def issue(db: Database, n: int) -> str:
-    with services.writing(db, ME) as uow:
+    with unit_of_work(db, ME) as uow:
         cert = services.issue(
             uow,
             type_code=TEACHER,
@@ -77,12 +77,12 @@ def test_racing_issuers_get_distinct_consecutive_numbers_and_share_one_key(real:
 
 def test_two_clerks_moving_one_delivery_one_wins(real: Database) -> None:
     number = issue(real, 0)
-    with services.writing(real, ME) as uow:
+    with unit_of_work(real, ME) as uow:
         cert = services.get(uow, number)
         d = delivery.start(uow, cert, DeliveryIn(method="window"))
 
     def step(status: str) -> str:
-        with services.writing(real, ME) as uow:
+        with unit_of_work(real, ME) as uow:
             c = services.get(uow, number)
             # both clerks' pages showed version 1
             return delivery.advance(uow, c, d.id, DeliveryStepIn(status=status, version=1)).status

@@ -89,7 +89,7 @@ def submit(
             "请提供幂等键（Idempotency-Key 请求头或 client_token），以免重复提交产生两个办件",
             "send an Idempotency-Key header (or client_token): a retry must not make a second case",
         )
-    with cases.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         s = uow.session
         for_others = me.actor.kind == "system" or bool(me.paths(ACCEPT))
         party = cases.resolve_party(
@@ -182,7 +182,7 @@ def material_content(case_id: int, material_id: int, s: Reader, me: Me) -> Respo
 @declare(APPLY)
 def supply(case_id: int, body: SupplyIn, db: DB, me: Me, conf: Conf) -> dict:
     """The applicant (or the window for them) hands in corrected or 容缺 materials and fields."""
-    with cases.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         case = queries.case(uow.session, case_id)
         if not access.is_applicant(uow.session, me, case):
             access.require_window(uow.session, me, case)
@@ -194,7 +194,7 @@ def supply(case_id: int, body: SupplyIn, db: DB, me: Me, conf: Conf) -> dict:
 @declare(ACCEPT)
 def accept(case_id: int, body: AcceptIn, db: DB, me: Me, conf: Conf) -> dict:
     """受理, or 容缺受理 (`rongque`) with a supplement deadline; starts the limits and the flow."""
-    with cases.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         access.require_window(uow.session, me, queries.case(uow.session, case_id))
         case = acceptance.accept(uow, case_id, body)
         return _shown(uow.session, case, conf)
@@ -203,7 +203,7 @@ def accept(case_id: int, body: AcceptIn, db: DB, me: Me, conf: Conf) -> dict:
 @router.post("/cases/{case_id}/refuse", response_model=CaseOut)
 @declare(ACCEPT)
 def refuse(case_id: int, body: ReasonIn, db: DB, me: Me, conf: Conf) -> dict:
-    with cases.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         access.require_window(uow.session, me, queries.case(uow.session, case_id))
         case = acceptance.refuse(uow, case_id, body.reason)
         return _shown(uow.session, case, conf)
@@ -214,7 +214,7 @@ def refuse(case_id: int, body: ReasonIn, db: DB, me: Me, conf: Conf) -> dict:
 def ask_corrections(case_id: int, body: CorrectionIn, db: DB, me: Me, conf: Conf) -> dict:
     """补正: before acceptance the window (approvals.accept), during review a department of the current stage
     (approvals.review) asks for everything to correct at once; the clocks pause until it is supplied."""
-    with cases.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         case = queries.case(uow.session, case_id)
         if case.status == "submitted":
             access.require_window(uow.session, me, case)
@@ -228,7 +228,7 @@ def ask_corrections(case_id: int, body: CorrectionIn, db: DB, me: Me, conf: Conf
 @declare(REVIEW)
 def pause(case_id: int, body: PauseIn, db: DB, me: Me, conf: Conf) -> dict:
     """Stop the clocks for a hearing, testing, inspection, quarantine or expert review (excluded time)."""
-    with cases.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         access.require_stage(uow.session, me, queries.case(uow.session, case_id), REVIEW)
         case = review.pause(uow, case_id, body.reason, body.note)
         return _shown(uow.session, case, conf)
@@ -237,7 +237,7 @@ def pause(case_id: int, body: PauseIn, db: DB, me: Me, conf: Conf) -> dict:
 @router.post("/cases/{case_id}/resume", response_model=CaseOut)
 @declare(REVIEW)
 def resume(case_id: int, db: DB, me: Me, conf: Conf) -> dict:
-    with cases.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         access.require_stage(uow.session, me, queries.case(uow.session, case_id), REVIEW)
         case = review.resume(uow, case_id)
         return _shown(uow.session, case, conf)
@@ -248,7 +248,7 @@ def resume(case_id: int, db: DB, me: Me, conf: Conf) -> dict:
 def decide(case_id: int, body: DecideIn, db: DB, me: Me, conf: Conf) -> dict:
     """准予 or 不予许可 (with reasons). An approval issues the certificate; it is refused while 容缺 materials
     are still missing."""
-    with cases.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         access.require_stage(uow.session, me, queries.case(uow.session, case_id), DECIDE)
         case = review.decide(uow, case_id, body.approve, body.reason, body.version)
         return _shown(uow.session, case, conf)
@@ -258,7 +258,7 @@ def decide(case_id: int, body: DecideIn, db: DB, me: Me, conf: Conf) -> dict:
 @declare(ACCEPT)
 def deliver(case_id: int, body: DeliverIn, db: DB, me: Me, conf: Conf) -> dict:
     """Delivery of the result: online, at the window, or by mail with a tracking number; ends the case."""
-    with cases.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         access.require_stage(uow.session, me, queries.case(uow.session, case_id), ACCEPT)
         case = review.deliver(uow, case_id, body.method, body.tracking_no, body.note)
         return _shown(uow.session, case, conf)
@@ -269,7 +269,7 @@ def deliver(case_id: int, body: DeliverIn, db: DB, me: Me, conf: Conf) -> dict:
 def conclude(task_id: int, body: ConcludeIn, db: DB, me: Me, conf: Conf) -> dict:
     """A department's review conclusion (approve, or reject with reasons). Send the task `version` you saw: if
     another reviewer acted first, the answer is 409."""
-    with cases.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         access.require_task(uow.session, me, queries.task(uow.session, task_id), REVIEW)
         task = review.conclude(uow, task_id, body.approve, body.reason, body.version)
         return _shown(uow.session, queries.case(uow.session, task.case_id), conf)

@@ -2,7 +2,7 @@
 applicant, attaching materials, ending a case.
 
 Locking: a step that changes a case first locks its row (SELECT … FOR UPDATE on PostgreSQL; on SQLite the
-route's `writing` unit of work takes the database's write lock before reading), then reads. So the steps of
+route's unit of work begins holding the database's write lock, core.db), then reads. So the steps of
 one case run one after another: of two reviewers concluding the same task one wins and the other gets a
 conflict, and of two departments concluding the last two tasks of a joint review exactly one moves the case
 on."""
@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +23,7 @@ from zhicheng.approvals.models import Case, CaseEvent, CaseMaterial, ItemVersion
 from zhicheng.approvals.schemas import ApplicantIn, CaseIn
 from zhicheng.approvals.vocab import CASE_STATUS
 from zhicheng.core.calendar.clock import today as shanghai_today
-from zhicheng.core.db import Database, UnitOfWork, per_transaction, unit_of_work, utcnow
+from zhicheng.core.db import UnitOfWork, per_transaction, utcnow
 from zhicheng.core.errors import Conflict, Forbidden, Invalid, NotFound
 from zhicheng.core.orgs import codes
 from zhicheng.core.orgs import services as orgs
@@ -34,25 +32,14 @@ from zhicheng.core.orgs.realname import RealNameVerifier
 from zhicheng.core.orgs.schemas import PartyIn
 
 # Statements of every step, built once: constructing a statement costs more than running it on SQLite.
-_WRITE_LOCK = text("UPDATE approval_case SET id = id WHERE 0")
 _SNAPSHOT = select(ItemVersion.snapshot).where(
     ItemVersion.item_id == bindparam("item"), ItemVersion.version == bindparam("version")
 )
 
 
-@contextmanager
-def writing(db: Database, actor: Any) -> Iterator[UnitOfWork]:
-    """A unit of work for a step of a case. On SQLite it takes the write lock before reading anything: a
-    transaction that read first could not write once another writer committed in between."""
-    with unit_of_work(db, actor) as uow:
-        if db.dialect == "sqlite":
-            uow.session.execute(_WRITE_LOCK)
-        yield uow
-
-
 def lock(uow: UnitOfWork, case_id: int, version: int | None = None) -> Case:
-    """The case, its row locked for this transaction (SELECT … FOR UPDATE; on SQLite `writing` holds the
-    database's write lock already); Conflict when the caller saw another version."""
+    """The case, its row locked for this transaction (SELECT … FOR UPDATE; on SQLite the unit of work holds
+    the database's write lock already); Conflict when the caller saw another version."""
     case = uow.session.get(Case, case_id, with_for_update=True, populate_existing=True)
     if case is None:
         raise NotFound(f"办件 {case_id} 不存在", f"case {case_id} not found")

@@ -25,6 +25,7 @@ from zhicheng.approvals.schemas import AcceptIn, CorrectionIn, DeliverIn
 from zhicheng.approvals.vocab import DELIVERY
 from zhicheng.core.calendar import queries as calendar
 from zhicheng.core.calendar.clock import today as shanghai_today
+from zhicheng.core.db import unit_of_work
 from zhicheng.core.errors import DomainError, Forbidden, Invalid
 from zhicheng.web import nav
 from zhicheng.web.deps import DB, Conf, Me, Reader
@@ -97,7 +98,7 @@ def _act(
 ) -> Any:
     """Run a window action on the case; on failure show the case page with the service's message."""
     try:
-        with cases.writing(db, me.actor) as uow:
+        with unit_of_work(db, me.actor) as uow:
             act(uow, queries.case(uow.session, case_id))
     except (DomainError, ValidationError) as exc:
         message, status = failure(request, exc)

@@ -20,6 +20,7 @@ from zhicheng.approvals.permissions import APPLY
 from zhicheng.approvals.schemas import ApplicantIn, CaseIn, SupplyIn
 from zhicheng.approvals.vocab import DELIVERY, ITEM_KINDS, OPEN_STATUSES, key_for
 from zhicheng.core.calendar.clock import today as shanghai_today
+from zhicheng.core.db import unit_of_work
 from zhicheng.core.errors import DomainError, Forbidden, Invalid
 from zhicheng.core.orgs.realname import verifier
 from zhicheng.web import nav
@@ -306,7 +307,7 @@ def upload(code: str, material: str, request: Request, db: DB, me: Me, conf: Con
     try:
         if f is None:
             raise Invalid("请选择要上传的文件", "choose a file to upload")
-        with cases.writing(db, me.actor) as uow:
+        with unit_of_work(db, me.actor) as uow:
             up = store_checked(uow, conf, spec, f)
             up = {"id": up.id, "filename": up.filename, "size": up.size, "sm3": up.sm3}
     except DomainError as exc:
@@ -345,7 +346,7 @@ def submit(request: Request, db: Any, me: Any, conf: Any, code: str, posted: Any
             raise Invalid(
                 "表单已失效，请刷新页面后重新提交", "the form has expired; reload it and submit again"
             )
-        with cases.writing(db, me.actor) as uow:
+        with unit_of_work(db, me.actor) as uow:
             s = uow.session
             for mcode, f in chosen_files(posted, material_codes(snap)).items():
                 spec = next(m for m in snap["materials"] if m["code"] == mcode)
@@ -455,7 +456,7 @@ def my_case(case_id: int, request: Request, s: Reader, me: Me, conf: Conf) -> An
 def supply(case_id: int, request: Request, db: DB, me: Me, conf: Conf, posted: Posted) -> Any:
     """补正 or 容缺 supplements: the files and fields asked for, stored and attached in one transaction."""
     try:
-        with cases.writing(db, me.actor) as uow:
+        with unit_of_work(db, me.actor) as uow:
             s = uow.session
             case = _own_case(s, me, case_id)
             snap = cases.item_snapshot(s, case)

@@ -9,13 +9,14 @@ from typing import Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from zhicheng.approvals import access, cases, ratings
+from zhicheng.approvals import access, ratings
 from zhicheng.approvals import ratings_queries as rq
 from zhicheng.approvals.permissions import ACCEPT, APPLY, REVIEW, SUPERVISE
 from zhicheng.approvals.queries import case as get_case
 from zhicheng.approvals.queries import org_path
 from zhicheng.core.auth import permissions as P
 from zhicheng.core.calendar.clock import parse_day
+from zhicheng.core.db import unit_of_work
 from zhicheng.core.errors import Forbidden, NotFound
 from zhicheng.core.paging import check_limit
 from zhicheng.web.deps import DB, Conf, Me, Reader, require
@@ -46,7 +47,7 @@ class FollowUpIn(BaseModel):
 def rate(case_id: int, body: RatingIn, db: DB, me: Me, conf: Conf) -> dict:
     """好差评 of a finished case, once: by its applicant, or by the window recording its device's rating.
     A bad rating (1 or 2) opens a rectification task for the item's department."""
-    with cases.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         r = ratings.rate(
             uow, me, case_id, body.level, body.comment, body.channel, conf.approvals_rectification_days
         )
@@ -106,7 +107,7 @@ def rectifications(
 @declare(P.SELF)
 def answer(rectification_id: int, body: AnswerIn, db: DB, me: Me) -> dict:
     """整改情况 of the responsible department (approvals.accept or approvals.review over it)."""
-    with cases.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         row = ratings.answer(uow, me, rectification_id, body.answer)
         return rq.rectification_out(uow.session, row)
 
@@ -115,7 +116,7 @@ def answer(rectification_id: int, body: AnswerIn, db: DB, me: Me) -> dict:
 @declare(SUPERVISE)
 def follow_up(rectification_id: int, body: FollowUpIn, db: DB, me: Me, conf: Conf) -> dict:
     """回访 by a supervisor: satisfied closes the task, unsatisfied reopens it on a new clock."""
-    with cases.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         row = ratings.follow_up(
             uow,
             me,

@@ -11,13 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 
-from zhicheng.approvals import access, cases, ratings
+from zhicheng.approvals import access, ratings
 from zhicheng.approvals import ratings_queries as rq
 from zhicheng.approvals.permissions import ACCEPT, APPLY, REVIEW, SUPERVISE
 from zhicheng.approvals.queries import case as get_case
 from zhicheng.core.auth import permissions as P
 from zhicheng.core.auth.principal import Principal
-from zhicheng.core.db import Database, UnitOfWork
+from zhicheng.core.db import Database, UnitOfWork, unit_of_work
 from zhicheng.core.errors import DomainError, Forbidden, Invalid
 from zhicheng.web import nav
 from zhicheng.web.deps import DB, Conf, Me, Reader
@@ -74,7 +74,7 @@ def rate(
     try:
         if not level.strip().isdigit():
             raise Invalid("请选择满意程度", "choose a level of satisfaction")
-        with cases.writing(db, me.actor) as uow:
+        with unit_of_work(db, me.actor) as uow:
             ratings.rate(uow, me, case_id, int(level), comment, "online", conf.approvals_rectification_days)
     except DomainError as exc:
         if exc.status == 404 or isinstance(exc, Forbidden):
@@ -139,7 +139,7 @@ def _act(
     typed: str,
 ) -> Any:
     try:
-        with cases.writing(db, me.actor) as uow:
+        with unit_of_work(db, me.actor) as uow:
             run(uow)
     except DomainError as exc:
         if exc.status == 404 or isinstance(exc, Forbidden):

@@ -27,7 +27,7 @@ from zhicheng.approvals.vocab import PAUSE_REASONS, TASK_STATUS
 from zhicheng.core.auth import permissions as P
 from zhicheng.core.auth.principal import Principal
 from zhicheng.core.calendar.clock import today as shanghai_today
-from zhicheng.core.db import Database, UnitOfWork
+from zhicheng.core.db import Database, UnitOfWork, unit_of_work
 from zhicheng.core.errors import DomainError, Forbidden, Invalid
 from zhicheng.settings import Settings
 from zhicheng.web import nav
@@ -177,10 +177,10 @@ def _act(
     run: Callable[[UnitOfWork], Any],
     ok: tuple[str, str],
 ) -> Any:
-    """Run one step in its own transaction (the case's write lock first, as the API); on a refused step show
-    the task page again, reloaded, with the reason."""
+    """Run one step in its own unit of work, as the API does; on a refused step show the task page again,
+    reloaded, with the reason."""
     try:
-        with cases.writing(db, me.actor) as uow:
+        with unit_of_work(db, me.actor) as uow:
             run(uow)
     except (DomainError, ValidationError) as exc:
         if isinstance(exc, Forbidden) or getattr(exc, "status", 0) == 404:

@@ -24,7 +24,7 @@ from zhicheng.certificates.schemas import (
 )
 from zhicheng.core.auth import permissions as P
 from zhicheng.core.auth.principal import Principal
-from zhicheng.core.db import UnitOfWork
+from zhicheng.core.db import UnitOfWork, unit_of_work
 from zhicheng.core.errors import Forbidden, Invalid
 from zhicheng.core.paging import Page, decode_id, page
 from zhicheng.web.deps import DB, Me, Reader, require
@@ -92,7 +92,7 @@ def list_certificates(
 @access(CERTIFICATES_ISSUE)
 def issue(body: IssueIn, request: Request, db: DB, me: Me) -> dict:
     """Issue a certificate in the name of `issuer_org_id` (the caller must hold certificates.issue there)."""
-    with services.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         require(me, CERTIFICATES_ISSUE, queries.issuer_path(uow.session, body.issuer_org_id) or None)
         cert = services.issue(uow, **body.model_dump())
         return queries.shown(uow.session, cert, qr.verify_url(qr.base_url(request), cert.number))
@@ -112,7 +112,7 @@ def get_certificate(number: str, request: Request, s: Reader, me: Me) -> dict:
 def get_document(number: str, request: Request, db: DB, me: Me) -> dict:
     """The signed document (exact signed bytes, signature, public key), verifiable offline. The holder's
     download completes an online delivery."""
-    with services.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         cert = services.get(uow, number)
         queries.require_visible(me, uow.session, cert)
         if queries.is_holder(me, uow.session, cert):
@@ -130,7 +130,7 @@ def _as_issuer(me: Principal, uow: UnitOfWork, number: str) -> Certificate:
 @access(CERTIFICATES_ISSUE)
 def revoke(number: str, body: ReasonIn, request: Request, db: DB, me: Me) -> dict:
     """Revoke (注销) a certificate: verification answers valid: false from now on (reason recorded)."""
-    with services.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         cert = _as_issuer(me, uow, number)
         cert = services.revoke(uow, cert.number, body.reason)
         return queries.shown(uow.session, cert, qr.verify_url(qr.base_url(request), cert.number))
@@ -140,7 +140,7 @@ def revoke(number: str, body: ReasonIn, request: Request, db: DB, me: Me) -> dic
 @access(CERTIFICATES_ISSUE)
 def start_delivery(number: str, body: DeliveryIn, db: DB, me: Me) -> dict:
     """Start delivering: online (download), window (pickup) or mail (recipient, phone, address)."""
-    with services.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         cert = _as_issuer(me, uow, number)
         d = delivery.start(uow, cert, body)
         uow.session.flush()
@@ -151,7 +151,7 @@ def start_delivery(number: str, body: DeliveryIn, db: DB, me: Me) -> dict:
 @access(CERTIFICATES_ISSUE)
 def delivery_step(number: str, delivery_id: int, body: DeliveryStepIn, db: DB, me: Me) -> dict:
     """Move a delivery on: ready, shipped (carrier, tracking_number), delivered, returned or cancelled."""
-    with services.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         cert = _as_issuer(me, uow, number)
         d = delivery.advance(uow, cert, delivery_id, body)
         uow.session.flush()
@@ -169,7 +169,7 @@ def list_types(s: Reader) -> list:
 @access(CERTIFICATES_MANAGE)
 def define_type(body: TypeIn, db: DB, me: Me) -> object:
     """Create a catalogue entry, or update the one with this code."""
-    with services.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         return services.define_type(uow, body)
 
 
@@ -184,5 +184,5 @@ def list_keys(s: Reader) -> list:
 @access(CERTIFICATES_MANAGE)
 def rotate_key(body: ReasonIn, db: DB, me: Me) -> object:
     """Retire the active signing key and make a new one; what the old key signed still verifies."""
-    with services.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         return keys.rotate(uow, body.reason)

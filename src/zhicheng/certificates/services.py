@@ -13,11 +13,9 @@ Other modules call, in their own unit of work:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from zhicheng.certificates import document, keys, numbers
@@ -25,24 +23,12 @@ from zhicheng.certificates.models import Certificate, CertificateCounter, Certif
 from zhicheng.certificates.schemas import TypeIn, TypeOut
 from zhicheng.core.audit.chain import sm3_hex
 from zhicheng.core.calendar.clock import today as shanghai_today
-from zhicheng.core.db import Actor, Database, UnitOfWork, unit_of_work, utcnow
+from zhicheng.core.db import UnitOfWork, utcnow
 from zhicheng.core.errors import Conflict, Invalid, NotFound
 from zhicheng.core.orgs import codes
 from zhicheng.core.orgs.models import Org
 
 MAX_CONTENT_BYTES = 32_000
-COUNTER_LOCK = text("UPDATE certificate_counter SET last = last WHERE 0")
-
-
-@contextmanager
-def writing(db: Database, actor: Actor) -> Iterator[UnitOfWork]:
-    """A unit of work for the routes that issue, revoke or deliver. On SQLite it takes the write lock before
-    reading anything: a transaction that read first could not write once another writer committed in
-    between ("database is locked"). PostgreSQL needs nothing: row locks order the writers."""
-    with unit_of_work(db, actor) as uow:
-        if db.dialect == "sqlite":
-            uow.session.execute(COUNTER_LOCK)
-        yield uow
 
 
 MAX_DEPTH = 4

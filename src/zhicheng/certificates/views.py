@@ -19,6 +19,7 @@ from zhicheng.certificates.schemas import DeliveryIn, DeliveryStepIn
 from zhicheng.core.auth import permissions as P
 from zhicheng.core.auth.principal import Principal
 from zhicheng.core.calendar.clock import today as shanghai_today
+from zhicheng.core.db import unit_of_work
 from zhicheng.core.errors import DomainError
 from zhicheng.web import nav
 from zhicheng.web.deps import DB, Me, Reader, require
@@ -109,7 +110,7 @@ def certificate_page(number: str, request: Request, s: Reader, me: Me) -> Any:
 @access(P.SELF)
 def download(number: str, request: Request, db: DB, me: Me) -> Response:
     """The signed document as a JSON file; the holder's download completes an online delivery."""
-    with services.writing(db, me.actor) as uow:
+    with unit_of_work(db, me.actor) as uow:
         cert = services.get(uow, number)
         queries.require_visible(me, uow.session, cert)
         if queries.is_holder(me, uow.session, cert):
@@ -125,7 +126,7 @@ def _issuer_form(
 ) -> Any:
     """Run an issuer's form action; on failure show the certificate page with the error."""
     try:
-        with services.writing(db, me.actor) as uow:
+        with unit_of_work(db, me.actor) as uow:
             cert = services.get(uow, number)
             require(me, CERTIFICATES_ISSUE, queries.issuer_path(uow.session, cert.issuer_org_id))
             action(uow, cert)
