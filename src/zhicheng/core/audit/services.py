@@ -113,11 +113,11 @@ def seal(db: Database, batch: int = 5000) -> int:
         digest = _chain_hash(rec, seq, prev)
         values.append({"id": rec.id, "seq": seq, "prev_hash": prev, "hash": digest})
         prev = digest
-    with db.sessions() as session, session.begin():
+    # on SQLite the transaction holds the write lock from its start (writer_sessions), so that the head read
+    # next cannot change before the update
+    with db.writer_sessions() as session, session.begin():
         if db.dialect == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEAL_LOCK})
-        else:  # take SQLite's write lock now, so that the head read next cannot change before the update
-            session.execute(text("UPDATE audit_record SET id = id WHERE 0"))
         if _head(session) != head:
             return 0  # another sealer went first; these records are read again on the next tick
         session.execute(update(AuditRecord), values)

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, text, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -149,10 +149,10 @@ def claim(
     with db.read() as s:  # an idle worker polls without taking any lock; the claim below re-checks
         if s.scalar(select(Job.id).where(due).limit(1)) is None:
             return None
-    with db.sessions() as s, s.begin():
+    # on SQLite the claim holds the write lock from its start (writer_sessions): two claimers never pick one
+    # job
+    with db.writer_sessions() as s, s.begin():
         pg = db.dialect == "postgresql"
-        if not pg:
-            s.execute(text("UPDATE job SET id = id WHERE 0"))
         q = (
             select(Job.id, Job.kind, Job.payload, Job.status, Job.attempts, Job.max_attempts)
             .where(due)

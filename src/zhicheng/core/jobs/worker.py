@@ -18,8 +18,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import text
-
 from zhicheng.core.db import Actor, Database, unit_of_work, utcnow
 from zhicheng.core.jobs import services
 from zhicheng.core.jobs.registry import REGISTRY, JobContext, Registry, load_modules
@@ -67,11 +65,9 @@ class Worker:
         spec = self.registry.get(job.kind)
         assert spec is not None, job.kind  # we only claim kinds we have
         try:
+            # a unit of work holds SQLite's write lock from its first statement (core.db): a handler that
+            # reads and then writes cannot fail with "database is locked" when another writer commits between
             with unit_of_work(self.db, self.actor) as uow:
-                if self.db.dialect == "sqlite" and not spec.own_transactions:
-                    # take SQLite's write lock first: a handler that reads and then writes could
-                    # otherwise fail with "database is locked" when another writer commits between
-                    uow.session.execute(text("UPDATE job SET id = id WHERE 0"))
                 ctx = JobContext(uow, self.db, self.settings, job.id, job.kind, job.attempt)
                 spec.fn(ctx, dict(job.payload))
                 if not services.mark_done(uow.session, job, spec, self.clock()):

@@ -19,7 +19,7 @@ import uuid
 from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, text, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -216,10 +216,10 @@ def claim(db: Database, now: dt.datetime, limit: int = CLAIM_BATCH) -> list[Outg
         if s.scalar(select(Notification.id).where(_due(now)).limit(1)) is None:
             return []
     token = uuid.uuid4().hex
-    with db.sessions() as s, s.begin():
+    # on SQLite the claim holds the write lock from its start (writer_sessions): two claimers cannot pick the
+    # same rows
+    with db.writer_sessions() as s, s.begin():
         pg = db.dialect == "postgresql"
-        if not pg:  # take SQLite's write lock before reading, so two claimers cannot pick the same rows
-            s.execute(text("UPDATE notification SET id = id WHERE 0"))
         q = select(Notification).where(_due(now)).order_by(Notification.next_attempt_at, Notification.id)
         q = q.limit(limit)
         if pg:
