@@ -340,6 +340,8 @@ def test_form_bodies_are_utf8_percent_encoded_or_raw(client, db, city, keys) -> 
         assert req["description"] == text
     bad = client.post(f"{BASE}/requests.xml", content=fields(1, 3) + "棚子".encode("gbk"), headers=form)
     assert_error(bad, 400, "xml", "UTF-8")
+    plain = client.post(f"{BASE}/requests.json", content=fields(1, 3), headers={"Content-Type": "text/plain"})
+    assert_error(plain, 400, "json", "form-encoded")
 
 
 def test_crs_extension_media_url_photo_and_retry(client, db, city, keys) -> None:  # noqa: ANN001

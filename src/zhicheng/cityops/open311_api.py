@@ -87,7 +87,13 @@ async def _fields(request: Request) -> tuple[dict[str, Any], UploadFile | None]:
         raw = await request.body()
         if len(raw) > MAX_BODY:
             raise Invalid("请求内容过大", "the request body is too large")
-        items = _urlencoded(raw) if kind == "application/x-www-form-urlencoded" else []
+        if kind != "application/x-www-form-urlencoded" and raw.strip():
+            raise Invalid(
+                "请求参数应以表单（application/x-www-form-urlencoded 或 multipart/form-data）或 JSON 提交",
+                "send the parameters form-encoded (application/x-www-form-urlencoded or multipart/form-data)"
+                " or as JSON",
+            )
+        items = _urlencoded(raw)
     fields: dict[str, Any] = {}
     media: UploadFile | None = None
     for name, value in items:
