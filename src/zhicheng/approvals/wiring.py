@@ -33,14 +33,23 @@ def issue(uow: UnitOfWork, d: hooks.Decision) -> str | None:
 
 
 def tell(uow: UnitOfWork, n: hooks.Notice) -> None:
-    notify.enqueue(
-        uow,
-        channel="site",
-        template=STEP,
-        data={"case_number": n.case_number, "text": n.text_zh, "event": n.event},
-        recipient_party_id=n.party_id,
-        source=f"approvals:case:{n.case_id}",
-    )
+    notify.enqueue(uow, channel="site", template=STEP, **_message(n))
+
+
+def message_row(n: hooks.Notice) -> dict:
+    """The row `tell` enqueues, for approvals' group commit (which inserts a batch's messages together; a
+    site message has no address, and the party is the case's own)."""
+    data = _message(n)
+    title, body = templates.render(STEP, data["data"])
+    return notify.row(channel="site", template=STEP, title=title, body=body, **data)
+
+
+def _message(n: hooks.Notice) -> dict:
+    return {
+        "data": {"case_number": n.case_number, "text": n.text_zh, "event": n.event},
+        "recipient_party_id": n.party_id,
+        "source": f"approvals:case:{n.case_id}",
+    }
 
 
 hooks.ISSUERS.append(issue)

@@ -82,8 +82,43 @@ def enqueue(
     title, body = templates.render(template, data)
     phone = _phone(s, recipient_party_id, recipient_user_id)
     address = _address(channel, (address or "").strip() or None, phone)
+    values = row(
+        channel=channel,
+        template=template,
+        data=data,
+        title=title,
+        body=body,
+        recipient_party_id=recipient_party_id,
+        recipient_user_id=recipient_user_id,
+        address=address,
+        dedupe_key=dedupe_key,
+        source=source,
+        due_at=due_at,
+    )
+    conn = s.connection()  # Core: one statement built once, none of the ORM's bookkeeping
+    found = conn.execute(_insert(conn.dialect.name, dedupe_key is not None), values).scalar()
+    if found is None:  # the key is taken: that message stands for this one
+        found = s.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key))
+    return int(found)
+
+
+def row(
+    *,
+    channel: str,
+    template: str,
+    data: dict[str, Any],
+    title: str,
+    body: str,
+    recipient_party_id: int | None = None,
+    recipient_user_id: int | None = None,
+    address: str | None = None,
+    dedupe_key: str | None = None,
+    source: str | None = None,
+    due_at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The pending message's row, as enqueue inserts it (and approvals' group commit, many at once)."""
     now = utcnow()
-    values = {
+    return {
         "recipient_party_id": recipient_party_id,
         "recipient_user_id": recipient_user_id,
         "channel": channel,
@@ -99,11 +134,6 @@ def enqueue(
         "next_attempt_at": due_at or now,
         "created_at": now,
     }
-    conn = s.connection()  # Core: one statement built once, none of the ORM's bookkeeping
-    found = conn.execute(_insert(conn.dialect.name, dedupe_key is not None), values).scalar()
-    if found is None:  # the key is taken: that message stands for this one
-        found = s.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key))
-    return int(found)
 
 
 @cache

@@ -1,0 +1,224 @@
+"""Group commit of approval steps: many steps, of many cases, in one transaction.
+
+A step (submit, accept, conclude, decide, deliver) is what the single-step services do — same rules, same
+rows, same timeline, messages and audit records — applied on a lean path (batch_state, batch_steps): the
+batch's cases, tasks and clocks are read with one statement per table, changed in memory in the order the
+steps came, and written back with one statement per table. Steps of one case apply one after another, so of
+two reviewers concluding one task the first wins and the second gets its conflict, as with the services.
+
+Every step gets its own answer: the result, or its own error (which changed nothing). A step the lean path
+leaves to the services (batch_steps.Defer: 容缺, uploads, rejections, certificates, paused clocks) runs alone
+in its own unit of work after the batch commits, and so do the later steps of the same case. If the batch's
+transaction itself fails, every step runs alone; one bad step never sinks the others. Nothing is answered
+before the commit that holds it.
+
+`run` takes a list of steps (the bulk API, the benchmark); `Batcher.submit` gathers the steps of concurrent
+threads into batches without a timer (leader and followers, as cityops.batch)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from zhicheng.approvals import acceptance, review
+from zhicheng.approvals import cases as case_steps
+from zhicheng.approvals.batch_state import State
+from zhicheng.approvals.batch_steps import Defer, Steps, own_hooks_only
+from zhicheng.approvals.schemas import AcceptIn, CaseIn
+from zhicheng.core.calendar import queries as calendar
+from zhicheng.core.calendar.clock import today as shanghai_today
+from zhicheng.core.db import Actor, Database, unit_of_work
+from zhicheng.core.errors import DomainError, Invalid, NotFound
+from zhicheng.core.orgs.models import Party
+
+log = logging.getLogger(__name__)
+KINDS = ("submit", "accept", "conclude", "decide", "deliver")
+MAX_BATCH = 200
+
+
+@dataclass
+class Step:
+    """One step as a route receives it. `case_id` for accept, decide and deliver; `task_id` for conclude;
+    `application`, `party_id` and `token` (the Idempotency-Key) for submit."""
+
+    kind: str
+    actor: Actor
+    case_id: int | None = None
+    task_id: int | None = None
+    approve: bool = True
+    reason: str = ""
+    version: int | None = None
+    application: CaseIn | None = None
+    party_id: int | None = None
+    token: str | None = None
+    acceptance: AcceptIn | None = None
+    method: str = "online"
+    tracking_no: str | None = None
+    note: str = ""
+    today: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise Invalid(f"未知的办理步骤：{self.kind}", f"unknown step {self.kind!r}")
+        if self.kind == "submit" and (self.application is None or self.party_id is None):
+            raise Invalid("提交申请须有申请内容和申请人", "a submission needs an application and a party")
+
+
+_DEFERRED = object()
+
+
+def run(db: Database, steps: list[Step]) -> list[dict[str, Any] | BaseException]:
+    """Every step's answer, in order: a result (see `_case`, `_task`) or the exception it raised."""
+    try:
+        out: list[Any] = _commit(db, steps)
+    except Exception:  # the batch failed as a whole (a constraint, a lost connection): each alone
+        log.exception("approvals batch of %d steps failed; running them one by one", len(steps))
+        out = [_DEFERRED] * len(steps)
+    for i, result in enumerate(out):
+        if result is _DEFERRED:
+            try:
+                out[i] = _alone(db, steps[i])
+            except Exception as exc:
+                out[i] = exc
+    return out
+
+
+def _commit(db: Database, steps: list[Step]) -> list[Any]:
+    bind = db.writer_sessions.kw["bind"]
+    if isinstance(bind, Connection):  # tests: one connection, each commit a savepoint
+        with bind.begin_nested():
+            return _apply(bind, steps)
+    with db.write_turn(), bind.begin() as conn:
+        return _apply(conn, steps)
+
+
+def _apply(conn: Connection, steps: list[Step]) -> list[Any]:
+    if not own_hooks_only():
+        return [_DEFERRED] * len(steps)
+    st = State(conn)
+    st.load(
+        {s.task_id for s in steps if s.kind == "conclude" and s.task_id is not None},
+        {s.case_id for s in steps if s.kind in ("accept", "decide", "deliver") and s.case_id is not None},
+        [s for s in steps if s.kind == "submit"],
+    )
+    with Session(bind=conn) as s:  # the calendar in force, cached per generation (core.calendar)
+        lean = Steps(st, calendar.calendar(s))
+    deferred: set[Any] = set()  # the cases (and submissions) whose later steps must wait for the services
+    out: list[Any] = []
+    for step in steps:
+        key = _key(st, step)
+        if key in deferred:
+            out.append(_DEFERRED)
+            continue
+        try:
+            out.append(_lean(lean, step))
+        except Defer:
+            deferred.add(key)
+            out.append(_DEFERRED)
+        except DomainError as exc:
+            out.append(exc)
+    st.write()
+    return out
+
+
+def _key(st: State, step: Step) -> Any:
+    if step.kind == "submit":
+        return ("submit", step.party_id, step.token or id(step))
+    if step.kind == "conclude":
+        return st.task_case.get(step.task_id or 0)
+    return step.case_id
+
+
+def _lean(lean: Steps, s: Step) -> dict[str, Any]:
+    on = s.today or shanghai_today()
+    a = s.actor
+    if s.kind == "submit":
+        case, new = lean.submit(a, s.application, s.party_id or 0, s.token, on)
+        return _case(case) | {"new": new}
+    if s.kind == "accept":
+        return _case(lean.accept(a, s.case_id or 0, s.acceptance or AcceptIn(), on))
+    if s.kind == "conclude":
+        return _task(lean.conclude(a, s.task_id or 0, s.approve, s.reason, s.version, on))
+    if s.kind == "decide":
+        return _case(lean.decide(a, s.case_id or 0, s.approve, s.reason, s.version, on))
+    return _case(lean.deliver(a, s.case_id or 0, s.method, s.tracking_no, s.note, on))
+
+
+def _alone(db: Database, s: Step) -> dict[str, Any]:
+    """The step through the services, in its own unit of work (as its route would run it)."""
+    with unit_of_work(db, s.actor) as uow:
+        if s.kind == "submit":
+            party = uow.session.get(Party, s.party_id)
+            if party is None:
+                raise NotFound("登录账号关联的办事人不存在", "the party linked to this login does not exist")
+            case, new = case_steps.submit(uow, s.application, party, s.token, s.today)  # type: ignore[arg-type]
+            return _case(vars(case)) | {"new": new}
+        if s.kind == "accept":
+            return _case(vars(acceptance.accept(uow, s.case_id or 0, s.acceptance or AcceptIn(), s.today)))
+        if s.kind == "conclude":
+            return _task(vars(review.conclude(uow, s.task_id or 0, s.approve, s.reason, s.version, s.today)))
+        if s.kind == "decide":
+            return _case(vars(review.decide(uow, s.case_id or 0, s.approve, s.reason, s.version, s.today)))
+        return _case(vars(review.deliver(uow, s.case_id or 0, s.method, s.tracking_no, s.note, s.today)))
+
+
+def _case(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("id", "number", "status", "stage", "version")}
+
+
+def _task(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("id", "case_id", "stage", "status", "version")}
+
+
+# --- the front end for threads ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Slot:
+    step: Step
+    done: bool = False
+    result: Any = None
+
+
+class Batcher:
+    """Threads hand over a step and wait; the first to find nobody writing leads: it takes every step queued
+    so far (up to MAX_BATCH), runs them in one transaction and wakes their callers. Steps that arrive
+    meanwhile form the next batch. Alone, a step is a batch of one."""
+
+    def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self.cond = threading.Condition()
+        self.queue: list[_Slot] = []
+        self.writing = False
+
+    def submit(self, step: Step) -> dict[str, Any]:
+        slot = _Slot(step)
+        with self.cond:
+            self.queue.append(slot)
+            while self.writing and not slot.done:
+                self.cond.wait()
+            if not slot.done:
+                self.writing = True
+                batch, self.queue = self.queue[: self.max_batch], self.queue[self.max_batch :]
+        if not slot.done:
+            results: list[Any] = []
+            try:
+                results = run(self.db, [s.step for s in batch])
+            except BaseException as exc:  # not a step's failure (an interrupt): nothing of the batch stands
+                results = [exc] * len(batch)
+            finally:
+                with self.cond:
+                    for s, r in zip(batch, results, strict=False):
+                        s.done, s.result = True, r
+                    self.writing = False
+                    self.cond.notify_all()
+        if isinstance(slot.result, BaseException):
+            raise slot.result
+        return slot.result

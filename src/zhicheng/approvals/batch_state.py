@@ -1,0 +1,276 @@
+"""The rows a batch of approval steps reads and writes, held as plain dicts (batch.py): loaded with one
+statement per table for the whole batch, changed in memory by batch_steps, written back with one statement
+per table and kind of write. Ids of new rows are taken here (the batch refers to them before it writes), so
+nothing needs a round trip per row.
+
+On PostgreSQL the cases are locked in id order (SELECT … FOR UPDATE), as cases.lock does one at a time; on
+SQLite the transaction holds the write lock from its start."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
+
+from zhicheng.approvals import flowdef, flows
+from zhicheng.approvals.models import (
+    Case,
+    CaseEvent,
+    CaseMaterial,
+    FlowVersion,
+    ItemVersion,
+    ServiceItem,
+    Task,
+)
+from zhicheng.core.audit.models import AuditRecord
+from zhicheng.core.calendar.models import Clock, ClockPause
+from zhicheng.core.notify.models import Notification
+from zhicheng.core.orgs.models import Org, Party
+
+CASES, TASKS, CLOCKS = Case.__table__, Task.__table__, Clock.__table__
+EVENTS, NOTICES, AUDIT = CaseEvent.__table__, Notification.__table__, AuditRecord.__table__
+
+# what a step may change of an existing row: written back whole, one UPDATE per table for the batch
+CASE_CHANGES = (
+    "status",
+    "stage",
+    "version",
+    "accepted_on",
+    "decided_on",
+    "closed_on",
+    "stage_clock_id",
+    "promised_clock_id",
+    "statutory_clock_id",
+    "stage_due_on",
+    "promised_due_on",
+    "statutory_due_on",
+    "supplement_due_on",
+    "pause_reason",
+    "paused_on",
+    "outcome",
+    "reason",
+    "certificate_no",
+    "delivery_method",
+    "tracking_no",
+    "updated_at",
+)
+TASK_CHANGES = ("status", "version", "due_on", "concluded_at", "concluded_by", "reason")
+CLOCK_CHANGES = ("state", "stopped_on", "due_on", "provisional")
+
+
+def _ids(column: Any) -> Any:
+    return column.in_(bindparam("ids", expanding=True))
+
+
+_TASK_CASES = select(TASKS.c.id, TASKS.c.case_id).where(_ids(TASKS.c.id))
+_CASES = select(CASES).where(_ids(CASES.c.id)).order_by(CASES.c.id)
+_CASE_TASKS = select(TASKS).where(_ids(TASKS.c.case_id)).order_by(TASKS.c.id)
+_CLOCKS = select(CLOCKS).where(_ids(CLOCKS.c.id)).order_by(CLOCKS.c.id)
+_PAUSED = select(ClockPause.clock_id).where(_ids(ClockPause.clock_id)).distinct()
+_FLOWS = select(FlowVersion.id, FlowVersion.code, FlowVersion.version, FlowVersion.definition)
+_SNAPSHOTS = select(ItemVersion.item_id, ItemVersion.version, ItemVersion.snapshot).where(
+    _ids(ItemVersion.item_id)
+)
+_ORG_NAMES = select(Org.id, Org.name).where(_ids(Org.id))
+_MATERIALS = select(CaseMaterial.case_id, CaseMaterial.code, CaseMaterial.filename, CaseMaterial.size).where(
+    _ids(CaseMaterial.case_id), CaseMaterial.superseded.is_(False)
+)
+_ITEMS = select(ServiceItem).where(ServiceItem.code.in_(bindparam("codes", expanding=True)))
+_ITEM_CODES = select(ServiceItem.id, ServiceItem.code).where(_ids(ServiceItem.id))
+_PARTIES = select(Party.id, Party.name, Party.kind, Party.id_number).where(_ids(Party.id))
+_TOKENS = select(CASES).where(
+    _ids(CASES.c.party_id), CASES.c.client_token.in_(bindparam("tokens", expanding=True))
+)
+
+
+def _changes(table: Any, columns: tuple[str, ...]) -> Any:
+    return (
+        update(table).where(table.c.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in columns})
+    )
+
+
+_WRITE_CASES = _changes(CASES, CASE_CHANGES)
+_WRITE_TASKS = _changes(TASKS, TASK_CHANGES)
+_WRITE_CLOCKS = _changes(CLOCKS, CLOCK_CHANGES)
+
+
+class State:
+    """What one batch reads, changes and adds. `changed_*`: ids of loaded rows to write back."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+        self.cases: dict[int, dict[str, Any]] = {}
+        self.tasks: dict[int, list[dict[str, Any]]] = defaultdict(list)  # by case, in id order
+        self.task_case: dict[int, int] = {}
+        self.clocks: dict[int, dict[str, Any]] = {}
+        self.paused_clocks: set[int] = set()  # clocks that have (or had) a pause: left to the services
+        self.flows: dict[int, flowdef.Flow] = {}
+        self.latest_flows: dict[str, dict[str, Any]] = {}
+        self.snapshots: dict[tuple[int, int], dict[str, Any]] = {}
+        self.org_names: dict[int, str] = {}
+        self.materials: dict[int, dict[str, Any]] = defaultdict(dict)
+        self.items: dict[str, dict[str, Any]] = {}
+        self.item_codes: dict[int, str] = {}
+        self.parties: dict[int, Any] = {}
+        self.tokens: dict[tuple[int, str], dict[str, Any]] = {}
+        self.new_cases: list[dict[str, Any]] = []
+        self.new_tasks: list[dict[str, Any]] = []
+        self.new_clocks: list[dict[str, Any]] = []
+        self.changed_cases: set[int] = set()
+        self.changed_tasks: dict[int, dict[str, Any]] = {}
+        self.changed_clocks: set[int] = set()
+        self.events: list[dict[str, Any]] = []
+        self.notices: list[dict[str, Any]] = []
+        self.audit: list[dict[str, Any]] = []
+        self._next: dict[str, list[int]] = {}
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    def load(self, task_ids: set[int], case_ids: set[int], submits: list[Any]) -> None:
+        c = self.conn
+        if task_ids:
+            self.task_case = dict(c.execute(_TASK_CASES, {"ids": sorted(task_ids)}).all())
+        ids = sorted(case_ids | set(self.task_case.values()))
+        if ids:
+            stmt = _CASES.with_for_update() if self.dialect == "postgresql" else _CASES
+            self.cases = {r.id: dict(r._mapping) for r in c.execute(stmt, {"ids": ids})}
+            for r in c.execute(_CASE_TASKS, {"ids": ids}):
+                self.tasks[r.case_id].append(dict(r._mapping))
+            for r in c.execute(_MATERIALS, {"ids": ids}):
+                self.materials[r.case_id][r.code] = r
+        clock_ids = sorted(
+            {
+                case[k]
+                for case in self.cases.values()
+                for k in ("stage_clock_id", "promised_clock_id", "statutory_clock_id", "supplement_clock_id")
+                if case[k]
+            }
+        )
+        if clock_ids:
+            stmt = _CLOCKS.with_for_update() if self.dialect == "postgresql" else _CLOCKS
+            self.clocks = {r.id: dict(r._mapping) for r in c.execute(stmt, {"ids": clock_ids})}
+            self.paused_clocks = set(c.execute(_PAUSED, {"ids": clock_ids}).scalars())
+        if submits:
+            self._load_submits(submits)
+        flow_ids = {case["flow_id"] for case in self.cases.values()}
+        if flow_ids:
+            for r in c.execute(_FLOWS.where(_ids(FlowVersion.id)), {"ids": sorted(flow_ids)}):
+                self.flows[r.id] = _parsed(r.definition)
+        keys = {(case["item_id"], case["item_version"]) for case in self.cases.values()}
+        keys |= {(i["id"], i["version"]) for i in self.items.values()}
+        if keys:
+            for r in c.execute(_SNAPSHOTS, {"ids": sorted({k[0] for k in keys})}):
+                if (r.item_id, r.version) in keys:
+                    self.snapshots[(r.item_id, r.version)] = r.snapshot
+        orgs = {case["window_org_id"] for case in self.cases.values()}
+        for flow in self.flows.values():
+            orgs |= flow.org_ids()
+        for snap in self.snapshots.values():
+            orgs |= {o for o in (snap.get("org_id"), snap.get("deciding_org_id")) if o}
+        for tasks in self.tasks.values():
+            orgs |= {t["org_id"] for t in tasks}
+        if orgs:
+            self.org_names = dict(c.execute(_ORG_NAMES, {"ids": sorted(orgs)}).all())
+
+    def _load_submits(self, submits: list[Any]) -> None:
+        c = self.conn
+        codes = sorted({s.application.item_code for s in submits})
+        self.items = {r.code: dict(r._mapping) for r in c.execute(_ITEMS, {"codes": codes})}
+        flow_codes = sorted({i["flow_code"] for i in self.items.values()})
+        if flow_codes:
+            for r in c.execute(_FLOWS.where(FlowVersion.code.in_(flow_codes))):
+                have = self.latest_flows.get(r.code)
+                if have is None or r.version > have["version"]:
+                    self.latest_flows[r.code] = {
+                        "id": r.id,
+                        "version": r.version,
+                        "flow": _parsed(r.definition),
+                    }
+        parties = sorted({s.party_id for s in submits})
+        self.parties = {r.id: r for r in c.execute(_PARTIES, {"ids": parties})}
+        tokens = sorted({s.token for s in submits if s.token})
+        if tokens:
+            if self.dialect == "postgresql":  # one submission per party and token at a time (cases.submit)
+                c.execute(
+                    select(Party.id).where(_ids(Party.id)).order_by(Party.id).with_for_update(),
+                    {"ids": parties},
+                )
+            for r in c.execute(_TOKENS, {"ids": parties, "tokens": tokens}):
+                self.tokens[(r.party_id, r.client_token)] = dict(r._mapping)
+            item_ids = {"ids": sorted({r["item_id"] for r in self.tokens.values()})}
+            self.item_codes = dict(c.execute(_ITEM_CODES, item_ids).all())
+
+    def flow(self, case: dict[str, Any]) -> flowdef.Flow:
+        return self.flows[case["flow_id"]]
+
+    def snapshot(self, case: dict[str, Any]) -> dict[str, Any]:
+        return self.snapshots[(case["item_id"], case["item_version"])]
+
+    # --- new ids ---------------------------------------------------------------------------------------
+
+    def next_id(self, table: Any) -> int:
+        """An id for a new row of `table`, taken now: on SQLite after the largest (the transaction holds the
+        write lock), on PostgreSQL from the table's sequence in blocks."""
+        free = self._next.setdefault(table.name, [])
+        if not free:
+            if self.dialect == "postgresql":
+                free.extend(
+                    self.conn.exec_driver_sql(
+                        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, 64)",
+                        (table.name,),
+                    ).scalars()
+                )
+            else:
+                top = self.conn.execute(select(table.c.id).order_by(table.c.id.desc()).limit(1)).scalar()
+                free.append((top or 0) + 1)
+        found = free.pop(0)
+        if self.dialect != "postgresql":
+            free.append(found + 1)
+        return found
+
+    # --- writing ---------------------------------------------------------------------------------------
+
+    def write(self) -> None:
+        """Everything the batch changed, one statement per table and kind; parents before children."""
+        c = self.conn
+        if self.new_clocks:
+            c.execute(insert(CLOCKS), self.new_clocks)
+        if self.new_cases:
+            c.execute(insert(CASES), self.new_cases)
+        if self.changed_cases:
+            c.execute(_WRITE_CASES, [_bound(self.cases[i], CASE_CHANGES) for i in sorted(self.changed_cases)])
+        if self.new_tasks:
+            c.execute(insert(TASKS), self.new_tasks)
+        if self.changed_tasks:
+            c.execute(_WRITE_TASKS, [_bound(t, TASK_CHANGES) for _, t in sorted(self.changed_tasks.items())])
+        if self.changed_clocks:
+            c.execute(
+                _WRITE_CLOCKS, [_bound(self.clocks[i], CLOCK_CHANGES) for i in sorted(self.changed_clocks)]
+            )
+        if self.events:
+            c.execute(insert(EVENTS), self.events)
+        if self.notices:
+            c.execute(insert(NOTICES), self.notices)
+        if self.audit:
+            c.execute(insert(AUDIT), self.audit)
+
+
+def _bound(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+    out = {f"b_{c}": row[c] for c in columns}
+    out["b_id"] = row["id"]
+    return out
+
+
+def _parsed(definition: Any) -> flowdef.Flow:
+    return flows._parsed(json.dumps(definition, sort_keys=True, ensure_ascii=False))
+
+
+def today_or(day: dt.date | None) -> dt.date:
+    from zhicheng.core.calendar.clock import today
+
+    return day or today()
