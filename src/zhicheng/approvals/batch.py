@@ -12,14 +12,13 @@ in its own unit of work after the batch commits, and so do the later steps of th
 transaction itself fails, every step runs alone; one bad step never sinks the others. Nothing is answered
 before the commit that holds it.
 
-`run` takes a list of steps (the bulk API, the benchmark); `Batcher.submit` gathers the steps of concurrent
-threads into batches without a timer (leader and followers, as cityops.batch)."""
+`run` takes a list of steps. Not yet used by the routes: a front end gathering concurrent requests into
+batches (as cityops.batch's) is still to come; the benchmark calls `run` directly."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +38,6 @@ from zhicheng.core.orgs.models import Party
 
 log = logging.getLogger(__name__)
 KINDS = ("submit", "accept", "conclude", "decide", "deliver")
-MAX_BATCH = 200
 
 
 @dataclass
@@ -174,51 +172,3 @@ def _case(row: dict[str, Any]) -> dict[str, Any]:
 
 def _task(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in ("id", "case_id", "stage", "status", "version")}
-
-
-# --- the front end for threads ----------------------------------------------------------------------------
-
-
-@dataclass
-class _Slot:
-    step: Step
-    done: bool = False
-    result: Any = None
-
-
-class Batcher:
-    """Threads hand over a step and wait; the first to find nobody writing leads: it takes every step queued
-    so far (up to MAX_BATCH), runs them in one transaction and wakes their callers. Steps that arrive
-    meanwhile form the next batch. Alone, a step is a batch of one."""
-
-    def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
-        self.db = db
-        self.max_batch = max_batch
-        self.cond = threading.Condition()
-        self.queue: list[_Slot] = []
-        self.writing = False
-
-    def submit(self, step: Step) -> dict[str, Any]:
-        slot = _Slot(step)
-        with self.cond:
-            self.queue.append(slot)
-            while self.writing and not slot.done:
-                self.cond.wait()
-            if not slot.done:
-                self.writing = True
-                batch, self.queue = self.queue[: self.max_batch], self.queue[self.max_batch :]
-        if not slot.done:
-            results: list[Any] = []
-            try:
-                results = run(self.db, [s.step for s in batch])
-            except BaseException as exc:  # not a step's failure (an interrupt): nothing of the batch stands
-                results = [exc] * len(batch)
-            finally:
-                with self.cond:
-                    for s, r in zip(batch, results, strict=False):
-                        s.done, s.result = True, r
-                    self.writing = False
-                    self.cond.notify_all()
-        if isinstance(slot.result, BaseException):
-            raise slot.result
-        return slot.result
