@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from zhicheng.approvals import blacklist, cases, clocks, flows, review
+from zhicheng.approvals import blacklist, cases, checks, clocks, flows, review
 from zhicheng.approvals.schemas import REASON_MIN, AcceptIn
 from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.db import UnitOfWork
@@ -27,11 +27,9 @@ def rongque_days_allowed(promised_days: int) -> int:
     return max(0, min(RONGQUE_MAX_DAYS, promised_days - RONGQUE_MARGIN_DAYS))
 
 
-def accept(uow: UnitOfWork, case_id: int, data: AcceptIn, today: dt.date | None = None) -> object:
-    today = today or shanghai_today()
-    case = cases.lock(uow, case_id, data.version)
-    cases.expect(case, "submitted")
-    found = cases.report(uow.session, case)
+def acceptable(found: checks.Report, rongque: bool) -> list[str]:
+    """The 容缺-eligible materials missing; Invalid when the case cannot be accepted so (a blocking problem,
+    容缺 materials missing without `rongque`, or `rongque` with nothing missing)."""
     if found.blocking:
         first = found.blocking[0]
         raise Invalid(
@@ -40,15 +38,23 @@ def accept(uow: UnitOfWork, case_id: int, data: AcceptIn, today: dt.date | None 
             problems=[p.shown() for p in found.blocking],
         )
     missing = found.missing_rongque
-    if missing and not data.rongque:
+    if missing and not rongque:
         raise Invalid(
             f"尚缺 {len(missing)} 份可容缺材料：可容缺受理（rongque=true）或要求补正",
             f"{len(missing)} 容缺-eligible material(s) missing: accept with rongque=true or ask for "
             "corrections",
             missing=missing,
         )
-    if data.rongque and not missing:
+    if rongque and not missing:
         raise Invalid("材料齐全，无需容缺受理", "nothing is missing; accept without 容缺")
+    return missing
+
+
+def accept(uow: UnitOfWork, case_id: int, data: AcceptIn, today: dt.date | None = None) -> object:
+    today = today or shanghai_today()
+    case = cases.lock(uow, case_id, data.version)
+    cases.expect(case, "submitted")
+    missing = acceptable(cases.report(uow.session, case), data.rongque)
     days = 0
     if data.rongque:
         party = uow.session.get(Party, case.party_id)

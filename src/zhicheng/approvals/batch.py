@@ -33,8 +33,7 @@ from zhicheng.approvals.schemas import AcceptIn, CaseIn
 from zhicheng.core.calendar import queries as calendar
 from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.db import Actor, Database, unit_of_work
-from zhicheng.core.errors import DomainError, Invalid, NotFound
-from zhicheng.core.orgs.models import Party
+from zhicheng.core.errors import DomainError, Invalid
 
 log = logging.getLogger(__name__)
 KINDS = ("submit", "accept", "conclude", "decide", "deliver")
@@ -152,9 +151,7 @@ def _alone(db: Database, s: Step) -> dict[str, Any]:
     """The step through the services, in its own unit of work (as its route would run it)."""
     with unit_of_work(db, s.actor) as uow:
         if s.kind == "submit":
-            party = uow.session.get(Party, s.party_id)
-            if party is None:
-                raise NotFound("登录账号关联的办事人不存在", "the party linked to this login does not exist")
+            party = case_steps.own_party(uow.session, s.party_id or 0)
             case, new = case_steps.submit(uow, s.application, party, s.token, s.today)  # type: ignore[arg-type]
             return _case(vars(case)) | {"new": new}
         if s.kind == "accept":

@@ -8,9 +8,9 @@ SQLite the transaction holds the write lock from its start."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
+import itertools
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -60,6 +60,19 @@ CASE_CHANGES = (
 )
 TASK_CHANGES = ("status", "version", "due_on", "concluded_at", "concluded_by", "reason")
 CLOCK_CHANGES = ("state", "stopped_on", "due_on", "provisional")
+# a case's clocks (clocks.py), in the order clocks.stop_all stops them
+CASE_CLOCKS = ("stage_clock_id", "promised_clock_id", "statutory_clock_id", "supplement_clock_id")
+
+
+class Row(dict[str, Any]):
+    """A row as a dict whose columns also read as attributes, so that the services' checks (cases.expect,
+    review.check_open, …) apply to it as they do to the ORM's objects."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def _ids(column: Any) -> Any:
@@ -67,11 +80,14 @@ def _ids(column: Any) -> Any:
 
 
 _TASK_CASES = select(TASKS.c.id, TASKS.c.case_id).where(_ids(TASKS.c.id))
-_CASES = select(CASES).where(_ids(CASES.c.id)).order_by(CASES.c.id)
+# FOR UPDATE on PostgreSQL; SQLAlchemy renders none for SQLite, whose transaction holds the write lock
+_CASES = select(CASES).where(_ids(CASES.c.id)).order_by(CASES.c.id).with_for_update()
 _CASE_TASKS = select(TASKS).where(_ids(TASKS.c.case_id)).order_by(TASKS.c.id)
-_CLOCKS = select(CLOCKS).where(_ids(CLOCKS.c.id)).order_by(CLOCKS.c.id)
+_CLOCKS = select(CLOCKS).where(_ids(CLOCKS.c.id)).order_by(CLOCKS.c.id).with_for_update()
 _PAUSED = select(ClockPause.clock_id).where(_ids(ClockPause.clock_id)).distinct()
 _FLOWS = select(FlowVersion.id, FlowVersion.code, FlowVersion.version, FlowVersion.definition)
+_FLOWS_BY_ID = _FLOWS.where(_ids(FlowVersion.id))
+_FLOWS_BY_CODE = _FLOWS.where(FlowVersion.code.in_(bindparam("codes", expanding=True)))
 _SNAPSHOTS = select(ItemVersion.item_id, ItemVersion.version, ItemVersion.snapshot).where(
     _ids(ItemVersion.item_id)
 )
@@ -82,6 +98,7 @@ _MATERIALS = select(CaseMaterial.case_id, CaseMaterial.code, CaseMaterial.filena
 _ITEMS = select(ServiceItem).where(ServiceItem.code.in_(bindparam("codes", expanding=True)))
 _ITEM_CODES = select(ServiceItem.id, ServiceItem.code).where(_ids(ServiceItem.id))
 _PARTIES = select(Party.id, Party.name, Party.kind, Party.id_number).where(_ids(Party.id))
+_LOCK_PARTIES = select(Party.id).where(_ids(Party.id)).order_by(Party.id).with_for_update()
 _TOKENS = select(CASES).where(
     _ids(CASES.c.party_id), CASES.c.client_token.in_(bindparam("tokens", expanding=True))
 )
@@ -96,6 +113,13 @@ def _changes(table: Any, columns: tuple[str, ...]) -> Any:
 _WRITE_CASES = _changes(CASES, CASE_CHANGES)
 _WRITE_TASKS = _changes(TASKS, TASK_CHANGES)
 _WRITE_CLOCKS = _changes(CLOCKS, CLOCK_CHANGES)
+_ADD = {t.name: insert(t) for t in (CLOCKS, CASES, TASKS)}
+_CHANGE = {
+    CASES.name: (_WRITE_CASES, CASE_CHANGES),
+    TASKS.name: (_WRITE_TASKS, TASK_CHANGES),
+    CLOCKS.name: (_WRITE_CLOCKS, CLOCK_CHANGES),
+}
+_APPEND = {"events": insert(EVENTS), "notices": insert(NOTICES), "audit": insert(AUDIT)}
 
 
 class State:
@@ -104,10 +128,10 @@ class State:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.dialect = conn.dialect.name
-        self.cases: dict[int, dict[str, Any]] = {}
-        self.tasks: dict[int, list[dict[str, Any]]] = defaultdict(list)  # by case, in id order
+        self.cases: dict[int, Row] = {}
+        self.tasks: dict[int, list[Row]] = defaultdict(list)  # by case, in id order
         self.task_case: dict[int, int] = {}
-        self.clocks: dict[int, dict[str, Any]] = {}
+        self.clocks: dict[int, Row] = {}
         self.paused_clocks: set[int] = set()  # clocks that have (or had) a pause: left to the services
         self.flows: dict[int, flowdef.Flow] = {}
         self.latest_flows: dict[str, dict[str, Any]] = {}
@@ -117,17 +141,14 @@ class State:
         self.items: dict[str, dict[str, Any]] = {}
         self.item_codes: dict[int, str] = {}
         self.parties: dict[int, Any] = {}
-        self.tokens: dict[tuple[int, str], dict[str, Any]] = {}
-        self.new_cases: list[dict[str, Any]] = []
-        self.new_tasks: list[dict[str, Any]] = []
-        self.new_clocks: list[dict[str, Any]] = []
-        self.changed_cases: set[int] = set()
-        self.changed_tasks: dict[int, dict[str, Any]] = {}
-        self.changed_clocks: set[int] = set()
+        self.tokens: dict[tuple[int, str], Row] = {}
+        # rows added (written by INSERT) and loaded rows changed (by UPDATE), by table, in the order met
+        self.added: dict[str, dict[int, Row]] = {t: {} for t in _ADD}
+        self.changed: dict[str, dict[int, Row]] = {t: {} for t in _CHANGE}
         self.events: list[dict[str, Any]] = []
         self.notices: list[dict[str, Any]] = []
         self.audit: list[dict[str, Any]] = []
-        self._next: dict[str, list[int]] = {}
+        self._ids: dict[str, Iterator[int]] = {}
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -137,30 +158,21 @@ class State:
             self.task_case = dict(c.execute(_TASK_CASES, {"ids": sorted(task_ids)}).all())
         ids = sorted(case_ids | set(self.task_case.values()))
         if ids:
-            stmt = _CASES.with_for_update() if self.dialect == "postgresql" else _CASES
-            self.cases = {r.id: dict(r._mapping) for r in c.execute(stmt, {"ids": ids})}
+            self.cases = {r.id: Row(r._mapping) for r in c.execute(_CASES, {"ids": ids})}
             for r in c.execute(_CASE_TASKS, {"ids": ids}):
-                self.tasks[r.case_id].append(dict(r._mapping))
+                self.tasks[r.case_id].append(Row(r._mapping))
             for r in c.execute(_MATERIALS, {"ids": ids}):
                 self.materials[r.case_id][r.code] = r
-        clock_ids = sorted(
-            {
-                case[k]
-                for case in self.cases.values()
-                for k in ("stage_clock_id", "promised_clock_id", "statutory_clock_id", "supplement_clock_id")
-                if case[k]
-            }
-        )
+        clock_ids = sorted({case[k] for case in self.cases.values() for k in CASE_CLOCKS if case[k]})
         if clock_ids:
-            stmt = _CLOCKS.with_for_update() if self.dialect == "postgresql" else _CLOCKS
-            self.clocks = {r.id: dict(r._mapping) for r in c.execute(stmt, {"ids": clock_ids})}
+            self.clocks = {r.id: Row(r._mapping) for r in c.execute(_CLOCKS, {"ids": clock_ids})}
             self.paused_clocks = set(c.execute(_PAUSED, {"ids": clock_ids}).scalars())
         if submits:
             self._load_submits(submits)
         flow_ids = {case["flow_id"] for case in self.cases.values()}
         if flow_ids:
-            for r in c.execute(_FLOWS.where(_ids(FlowVersion.id)), {"ids": sorted(flow_ids)}):
-                self.flows[r.id] = _parsed(r.definition)
+            for r in c.execute(_FLOWS_BY_ID, {"ids": sorted(flow_ids)}):
+                self.flows[r.id] = flows.parsed(r)
         keys = {(case["item_id"], case["item_version"]) for case in self.cases.values()}
         keys |= {(i["id"], i["version"]) for i in self.items.values()}
         if keys:
@@ -183,94 +195,78 @@ class State:
         self.items = {r.code: dict(r._mapping) for r in c.execute(_ITEMS, {"codes": codes})}
         flow_codes = sorted({i["flow_code"] for i in self.items.values()})
         if flow_codes:
-            for r in c.execute(_FLOWS.where(FlowVersion.code.in_(flow_codes))):
+            for r in c.execute(_FLOWS_BY_CODE, {"codes": flow_codes}):
                 have = self.latest_flows.get(r.code)
                 if have is None or r.version > have["version"]:
-                    self.latest_flows[r.code] = {
-                        "id": r.id,
-                        "version": r.version,
-                        "flow": _parsed(r.definition),
-                    }
+                    self.latest_flows[r.code] = {"id": r.id, "version": r.version, "flow": flows.parsed(r)}
         parties = sorted({s.party_id for s in submits})
         self.parties = {r.id: r for r in c.execute(_PARTIES, {"ids": parties})}
         tokens = sorted({s.token for s in submits if s.token})
         if tokens:
             if self.dialect == "postgresql":  # one submission per party and token at a time (cases.submit)
-                c.execute(
-                    select(Party.id).where(_ids(Party.id)).order_by(Party.id).with_for_update(),
-                    {"ids": parties},
-                )
+                c.execute(_LOCK_PARTIES, {"ids": parties})
             for r in c.execute(_TOKENS, {"ids": parties, "tokens": tokens}):
-                self.tokens[(r.party_id, r.client_token)] = dict(r._mapping)
+                self.tokens[(r.party_id, r.client_token)] = Row(r._mapping)
             item_ids = {"ids": sorted({r["item_id"] for r in self.tokens.values()})}
             self.item_codes = dict(c.execute(_ITEM_CODES, item_ids).all())
 
-    def flow(self, case: dict[str, Any]) -> flowdef.Flow:
+    def flow(self, case: Row) -> flowdef.Flow:
         return self.flows[case["flow_id"]]
 
-    def snapshot(self, case: dict[str, Any]) -> dict[str, Any]:
+    def snapshot(self, case: Row) -> dict[str, Any]:
         return self.snapshots[(case["item_id"], case["item_version"])]
 
-    # --- new ids ---------------------------------------------------------------------------------------
+    # --- new rows and changes --------------------------------------------------------------------------
 
     def next_id(self, table: Any) -> int:
         """An id for a new row of `table`, taken now: on SQLite after the largest (the transaction holds the
-        write lock), on PostgreSQL from the table's sequence in blocks."""
-        free = self._next.setdefault(table.name, [])
-        if not free:
-            if self.dialect == "postgresql":
-                free.extend(
-                    self.conn.exec_driver_sql(
-                        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, 64)",
-                        (table.name,),
-                    ).scalars()
-                )
-            else:
-                top = self.conn.execute(select(table.c.id).order_by(table.c.id.desc()).limit(1)).scalar()
-                free.append((top or 0) + 1)
-        found = free.pop(0)
-        if self.dialect != "postgresql":
-            free.append(found + 1)
+        write lock), on PostgreSQL from the table's sequence, 64 at a time."""
+        ids = self._ids.get(table.name)
+        found = next(ids, None) if ids is not None else None
+        if found is None:
+            ids = self._ids[table.name] = self._reserve(table)
+            found = next(ids)
         return found
 
-    # --- writing ---------------------------------------------------------------------------------------
+    def _reserve(self, table: Any) -> Iterator[int]:
+        if self.dialect == "postgresql":
+            return iter(
+                self.conn.exec_driver_sql(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, 64)",
+                    (table.name,),
+                )
+                .scalars()
+                .all()
+            )
+        top = self.conn.execute(select(table.c.id).order_by(table.c.id.desc()).limit(1)).scalar()
+        return itertools.count((top or 0) + 1)
+
+    def add(self, table: Any, row: Row) -> Row:
+        """A new row of `table` (cases, tasks, clocks): inserted, with whatever the batch changes later."""
+        self.added[table.name][row["id"]] = row
+        return row
+
+    def change(self, table: Any, row: Row) -> None:
+        """A row of `table` changed: written back by UPDATE, unless the batch added it."""
+        if row["id"] not in self.added[table.name]:
+            self.changed[table.name][row["id"]] = row
 
     def write(self) -> None:
         """Everything the batch changed, one statement per table and kind; parents before children."""
         c = self.conn
-        if self.new_clocks:
-            c.execute(insert(CLOCKS), self.new_clocks)
-        if self.new_cases:
-            c.execute(insert(CASES), self.new_cases)
-        if self.changed_cases:
-            c.execute(_WRITE_CASES, [_bound(self.cases[i], CASE_CHANGES) for i in sorted(self.changed_cases)])
-        if self.new_tasks:
-            c.execute(insert(TASKS), self.new_tasks)
-        if self.changed_tasks:
-            c.execute(_WRITE_TASKS, [_bound(t, TASK_CHANGES) for _, t in sorted(self.changed_tasks.items())])
-        if self.changed_clocks:
-            c.execute(
-                _WRITE_CLOCKS, [_bound(self.clocks[i], CLOCK_CHANGES) for i in sorted(self.changed_clocks)]
-            )
-        if self.events:
-            c.execute(insert(EVENTS), self.events)
-        if self.notices:
-            c.execute(insert(NOTICES), self.notices)
-        if self.audit:
-            c.execute(insert(AUDIT), self.audit)
+        for name, stmt in _ADD.items():  # clocks, then cases, then tasks
+            if self.added[name]:
+                c.execute(stmt, list(self.added[name].values()))
+            if self.changed[name]:
+                update_, columns = _CHANGE[name]
+                c.execute(update_, [_bound(r, columns) for _, r in sorted(self.changed[name].items())])
+        for name, stmt in _APPEND.items():
+            rows = getattr(self, name)
+            if rows:
+                c.execute(stmt, rows)
 
 
-def _bound(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+def _bound(row: Row, columns: tuple[str, ...]) -> dict[str, Any]:
     out = {f"b_{c}": row[c] for c in columns}
     out["b_id"] = row["id"]
     return out
-
-
-def _parsed(definition: Any) -> flowdef.Flow:
-    return flows._parsed(json.dumps(definition, sort_keys=True, ensure_ascii=False))
-
-
-def today_or(day: dt.date | None) -> dt.date:
-    from zhicheng.core.calendar.clock import today
-
-    return day or today()

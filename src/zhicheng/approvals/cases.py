@@ -42,16 +42,25 @@ def lock(uow: UnitOfWork, case_id: int, version: int | None = None) -> Case:
     the database's write lock already); Conflict when the caller saw another version."""
     case = uow.session.get(Case, case_id, with_for_update=True, populate_existing=True)
     if case is None:
-        raise NotFound(f"办件 {case_id} 不存在", f"case {case_id} not found")
+        raise case_not_found(case_id)
+    check_version(case, version)
+    return case
+
+
+def case_not_found(case_id: int) -> NotFound:
+    return NotFound(f"办件 {case_id} 不存在", f"case {case_id} not found")
+
+
+def check_version(case: Any, version: int | None) -> None:
+    """Conflict when the caller saw another version of the case (a Case, or a row read as one)."""
     if version is not None and version != case.version:
         raise Conflict(
             f"办件 {case.number} 已被他人处理（版本 {case.version}），请刷新后重试",
             f"case {case.number} has changed (version {case.version}); reload and try again",
         )
-    return case
 
 
-def expect(case: Case, *statuses: str) -> None:
+def expect(case: Any, *statuses: str) -> None:
     if case.status not in statuses:
         raise Conflict(
             f"办件 {case.number} 当前为“{CASE_STATUS.get(case.status, case.status)}”，不能进行此操作",
@@ -111,15 +120,19 @@ def current_materials(s: Any, case_id: int) -> dict[str, CaseMaterial]:
 
 
 class _File:
-    def __init__(self, m: CaseMaterial) -> None:
+    def __init__(self, m: Any) -> None:
         self.filename, self.size = m.filename, m.size
         self.extension = m.filename.rsplit(".", 1)[-1].lower() if "." in m.filename else ""
 
 
 def report(s: Any, case: Case) -> checks.Report:
     """What is missing or invalid in the case as it stands."""
-    mats = {code: _File(m) for code, m in current_materials(s, case.id).items()}
-    return checks.check(item_snapshot(s, case), case.form, mats)
+    return check_case(item_snapshot(s, case), case.form, current_materials(s, case.id))
+
+
+def check_case(snap: dict[str, Any], form: dict[str, Any], materials: dict[str, Any]) -> checks.Report:
+    """The form and the current materials (code → anything with filename and size) against the item."""
+    return checks.check(snap, form, {code: _File(m) for code, m in materials.items()})
 
 
 def attach(
@@ -163,9 +176,7 @@ def resolve_party(
     names the applicant, checked (resident ID / credit code) and registered if new (real-name verified)."""
     s = uow.session
     if own_party_id is not None:
-        party = s.get(Party, own_party_id)
-        if party is None:
-            raise NotFound("登录账号关联的办事人不存在", "the party linked to this login does not exist")
+        party = own_party(s, own_party_id)
         if applicant is not None and (applicant.kind, applicant.id_number.upper()) != (
             party.kind,
             party.id_number,
@@ -188,6 +199,18 @@ def resolve_party(
     return orgs.register_party(uow, data, verifier)
 
 
+def own_party(s: Session, party_id: int) -> Party:
+    """The party a login is linked to."""
+    party = s.get(Party, party_id)
+    if party is None:
+        raise party_not_found()
+    return party
+
+
+def party_not_found() -> NotFound:
+    return NotFound("登录账号关联的办事人不存在", "the party linked to this login does not exist")
+
+
 def submit(
     uow: UnitOfWork, data: CaseIn, party: Party, client_token: str | None, today: dt.date | None = None
 ) -> tuple[Case, bool]:
@@ -207,9 +230,7 @@ def submit(
             return _replayed(uow, found, data.item_code), False
     item = s.scalar(select(ServiceItem).where(ServiceItem.code == data.item_code))
     if item is None or item.status != "active":
-        raise NotFound(
-            f"事项 {data.item_code} 不存在或已停用", f"service item {data.item_code} not found or retired"
-        )
+        raise item_not_found(data.item_code)
     flow_row = flows.latest(s, item.flow_code)
     flow = flows.parsed(flow_row)
     snap = s.scalar(
@@ -270,17 +291,26 @@ def submit(
     return case, True
 
 
+def item_not_found(code: str) -> NotFound:
+    return NotFound(f"事项 {code} 不存在或已停用", f"service item {code} not found or retired")
+
+
+def check_replay(item_code: str | None, asked: str) -> None:
+    """A retry with the same key must ask for the same item as the first submission."""
+    if item_code != asked:
+        raise Conflict(
+            "同一幂等键已用于另一事项的申请，请换一个键",
+            "this idempotency key was used for another item's application",
+        )
+
+
 def _by_token(uow: UnitOfWork, party_id: int, token: str) -> Case | None:
     return uow.session.scalar(select(Case).where(Case.party_id == party_id, Case.client_token == token))
 
 
 def _replayed(uow: UnitOfWork, case: Case, item_code: str) -> Case:
     code = uow.session.scalar(select(ServiceItem.code).where(ServiceItem.id == case.item_id))
-    if code != item_code:
-        raise Conflict(
-            "同一幂等键已用于另一事项的申请，请换一个键",
-            "this idempotency key was used for another item's application",
-        )
+    check_replay(code, item_code)
     return case
 
 

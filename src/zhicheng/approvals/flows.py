@@ -93,8 +93,12 @@ def _latest(s: Session, code: str) -> FlowVersion | None:
 def latest(s: Session, code: str) -> FlowVersion:
     found = _latest(s, code)
     if found is None:
-        raise Invalid(f"办理流程 {code} 不存在", f"flow {code} does not exist")
+        raise missing(code)
     return found
+
+
+def missing(code: str) -> Invalid:
+    return Invalid(f"办理流程 {code} 不存在", f"flow {code} does not exist")
 
 
 def version(s: Session, code: str, number: int) -> FlowVersion:

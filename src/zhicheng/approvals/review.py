@@ -9,11 +9,12 @@ locked (cases.lock): two reviewers acting on one task at once — one wins, the 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
 from zhicheng.approvals import cases, clocks, flows, hooks
-from zhicheng.approvals.flowdef import KINDS, QUEUE, REVIEWS, Flow, stage_orgs
+from zhicheng.approvals.flowdef import KINDS, QUEUE, REVIEWS, Flow, Stage, stage_orgs
 from zhicheng.approvals.models import Case, ServiceItem, Task
 from zhicheng.approvals.schemas import REASON_MIN
 from zhicheng.approvals.vocab import DELIVERY, PAUSE_REASONS
@@ -114,14 +115,13 @@ def conclude(
     s = uow.session
     case_id = s.scalar(_TASK_CASE, {"id": task_id})
     if case_id is None:
-        raise NotFound(f"审查任务 {task_id} 不存在", f"task {task_id} not found")
+        raise task_not_found(task_id)
     case = cases.lock(uow, case_id)
     # the case's tasks, read now that it is locked: this one, the others of its stage and the rounds so far
     rows = s.execute(_CASE_TASKS_NAMED, {"case": case.id}).all()
     tasks = [t for t, _ in rows]
     task, org_name = next((t, name) for t, name in rows if t.id == task_id)  # tasks are never deleted
-    if task.queue != "review":
-        raise Conflict("该任务不是审查任务", "this task is not a review task")
+    check_review_task(task)
     _conclude(uow, case, task, approve, reason, version)
     label = "审查同意" if approve else "审查不同意"
     cases.event(
@@ -143,9 +143,18 @@ def conclude(
     return task
 
 
-def _conclude(
-    uow: UnitOfWork, case: Case, task: Task, approve: bool, reason: str, version: int | None
-) -> None:
+def task_not_found(task_id: int) -> NotFound:
+    return NotFound(f"审查任务 {task_id} 不存在", f"task {task_id} not found")
+
+
+def check_review_task(task: Any) -> None:
+    if task.queue != "review":
+        raise Conflict("该任务不是审查任务", "this task is not a review task")
+
+
+def check_open(case: Any, task: Any, version: int | None) -> None:
+    """Conflict unless `task` can be concluded now: the case running, the task open and as the caller saw it
+    (a Case and Task, or rows read as them)."""
     if case.status in ("correcting", "suspended"):
         raise Conflict(
             f"办件 {case.number} 暂停计时中（补正、听证、检测或专家评审），恢复后再办理",
@@ -157,6 +166,41 @@ def _conclude(
             f"任务 {task.id} 已被办理{by}或已变更，请刷新后重试",
             f"task {task.id} was concluded or changed; reload",
         )
+
+
+def check_decidable(case: Any, stage: Stage, approve: bool) -> None:
+    """Conflict unless the case is at its decision, and, for an approval, has every 容缺 material in."""
+    if stage.kind != "decide":
+        raise Conflict(
+            f"办件 {case.number} 在“{stage.name}”环节，尚未到决定环节",
+            f"case {case.number} is in stage {stage.id}, not decide",
+        )
+    if approve and case.rongque and case.supplements_done_on is None:
+        raise Conflict(
+            "容缺材料尚未补齐，不能作出准予决定或出具证照",
+            "the 容缺 materials have not arrived: no approval and no certificate before they do",
+        )
+
+
+def decision_task(tasks: list[Any], stage: Stage) -> Any:
+    """The open task of the decision stage among the case's tasks; Conflict when it was concluded."""
+    task = next((t for t in tasks if t.stage == stage.id and t.status == "open"), None)
+    if task is None:
+        raise Conflict("决定任务已办理", "the decision was made already")
+    return task
+
+
+def check_delivery(method: str, tracking_no: str | None) -> None:
+    if method not in DELIVERY:
+        raise Invalid("送达方式应为 online、window 或 mail", "method: online, window or mail")
+    if method == "mail" and not tracking_no:
+        raise Invalid("邮寄送达须填写快递单号", "mail delivery needs a tracking number")
+
+
+def _conclude(
+    uow: UnitOfWork, case: Case, task: Task, approve: bool, reason: str, version: int | None
+) -> None:
+    check_open(case, task, version)
     if not approve and len((reason or "").strip()) < REASON_MIN:
         raise Invalid(
             f"不同意须说明理由（至少 {REASON_MIN} 个字）",
@@ -239,21 +283,10 @@ def decide(
     cases.expect(case, "in_progress", "suspended", "correcting")
     flow = flows.parsed(flows.flow_of(s, case))
     stage = flow.stage(case.stage)
-    if stage.kind != "decide":
-        raise Conflict(
-            f"办件 {case.number} 在“{stage.name}”环节，尚未到决定环节",
-            f"case {case.number} is in stage {stage.id}, not decide",
-        )
-    if approve and case.rongque and case.supplements_done_on is None:
-        raise Conflict(
-            "容缺材料尚未补齐，不能作出准予决定或出具证照",
-            "the 容缺 materials have not arrived: no approval and no certificate before they do",
-        )
+    check_decidable(case, stage, approve)
     # the case's tasks, read now that it is locked: the decision's, and the rounds so far (enter)
     tasks = list(s.scalars(_CASE_TASKS, {"case": case.id}))
-    task = next((t for t in tasks if t.stage == stage.id and t.status == "open"), None)
-    if task is None:
-        raise Conflict("决定任务已办理", "the decision was made already")
+    task = decision_task(tasks, stage)
     _conclude(uow, case, task, approve, reason, None)
     if not approve:
         clocks.stop(uow, case.stage_clock_id, today)
@@ -317,8 +350,7 @@ def deliver(
     today: dt.date | None = None,
 ) -> Case:
     today = today or shanghai_today()
-    if method == "mail" and not tracking_no:
-        raise Invalid("邮寄送达须填写快递单号", "mail delivery needs a tracking number")
+    check_delivery(method, tracking_no)
     case = cases.lock(uow, case_id)
     cases.expect(case, "delivering")
     s = uow.session
