@@ -167,23 +167,37 @@ def _world(db: Any) -> dict[str, Any]:
         return {"party": party.id, "item": "320100-XK-9001"}
 
 
+def _setup(url: str) -> tuple[Any, dict[str, Any], Any, int]:
+    """A migrated database with the world in it: the Database, the world, the acting user and the number of
+    audit records so far."""
+    from zhicheng.core.db import Actor, Database
+
+    migrate(url)
+    db = Database(url)
+    w = _world(db)
+    return db, w, Actor(kind="user", name="bench"), _audit_count(db)
+
+
+def _audit_count(db: Any) -> int:
+    from sqlalchemy import func, select
+
+    from zhicheng.core.audit.models import AuditRecord
+
+    with db.read() as s:
+        return s.scalar(select(func.count()).select_from(AuditRecord))
+
+
 def ours(url: str, cases: int, profile: bool) -> dict[str, Any]:
-    from sqlalchemy import event, func, select
+    from sqlalchemy import event, select
 
     from zhicheng.approvals import acceptance, review
     from zhicheng.approvals import cases as case_steps
     from zhicheng.approvals.models import Task
     from zhicheng.approvals.schemas import AcceptIn, CaseIn
-    from zhicheng.core.audit.models import AuditRecord
-    from zhicheng.core.db import Actor, Database, unit_of_work
+    from zhicheng.core.db import unit_of_work
     from zhicheng.core.orgs.models import Party
 
-    migrate(url)
-    db = Database(url)
-    w = _world(db)
-    actor = Actor(kind="user", name="bench")
-    with db.read() as s:
-        audit_before = s.scalar(select(func.count()).select_from(AuditRecord))
+    db, w, actor, audit_before = _setup(url)
     # per kind of step: [steps, seconds, SQL statements] — where the time goes
     per: dict[str, list[float]] = {
         k: [0, 0.0, 0] for k in ("submit", "accept", "conclude", "decide", "deliver")
@@ -234,8 +248,7 @@ def ours(url: str, cases: int, profile: bool) -> dict[str, Any]:
     if prof:
         prof.disable()
     event.remove(db.engine, "before_cursor_execute", count)
-    with db.read() as s:
-        audited = s.scalar(select(func.count()).select_from(AuditRecord)) - audit_before
+    audited = _audit_count(db) - audit_before
     floor = _floor(db, case_id, actor, max(200, cases * 2))
     out = {
         "steps": steps,
@@ -260,23 +273,17 @@ def ours_batched(url: str, cases: int, size: int) -> dict[str, Any]:
     """The same flow through approvals.batch: `size` cases in flight at once, as `size` clerks and reviewers
     working side by side; each round takes one step of every case in flight and commits them together (the
     group commit a server does for concurrent requests). The reviewers' task ids are read per round, timed."""
-    from sqlalchemy import func, select
+    from sqlalchemy import bindparam, func, select
 
     from zhicheng.approvals import batch
     from zhicheng.approvals.models import Task
     from zhicheng.approvals.schemas import CaseIn
-    from zhicheng.core.audit.models import AuditRecord
-    from zhicheng.core.db import Actor, Database
 
-    migrate(url)
-    db = Database(url)
-    w = _world(db)
-    actor = Actor(kind="user", name="bench")
-    with db.read() as s:
-        audit_before = s.scalar(select(func.count()).select_from(AuditRecord))
+    db, w, actor, audit_before = _setup(url)
+    in_flight = Task.case_id.in_(bindparam("ids", expanding=True))
     open_review = (
         select(Task.case_id, func.min(Task.id))
-        .where(Task.case_id.in_(bindparam_ids()), Task.status == "open", Task.queue == "review")
+        .where(in_flight, Task.status == "open", Task.queue == "review")
         .group_by(Task.case_id)
     )
 
@@ -303,18 +310,12 @@ def ours_batched(url: str, cases: int, size: int) -> dict[str, Any]:
         run([batch.Step("deliver", actor, case_id=c) for c in ids])
         steps += n * STEPS_PER_CASE
     seconds = time.perf_counter() - t0
+    audited = _audit_count(db) - audit_before
     with db.read() as s:
-        audited = s.scalar(select(func.count()).select_from(AuditRecord)) - audit_before
         left = s.scalar(select(func.count()).select_from(Task).where(Task.status == "open"))
     db.dispose()
     assert left == 0, left
     return {"steps": steps, "seconds": seconds, "per_second": steps / seconds, "audit_records": audited}
-
-
-def bindparam_ids() -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam("ids", expanding=True)
 
 
 def _floor(db: Any, case_id: int, actor: Any, rounds: int) -> float:
