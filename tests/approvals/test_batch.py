@@ -6,11 +6,12 @@ case, steps left to the services."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any
 
 import pytest
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from tests.approvals.conftest import ME, W, item_body
 from zhicheng.approvals import acceptance, batch, items, review
@@ -75,22 +76,14 @@ def _ok(results: list[Any]) -> list[dict[str, Any]]:
     return results
 
 
+def _submission(w: W, token: str, code: str = CODE, form: dict | None = None) -> batch.Step:
+    """The enterprise applying for `code` (the plain item) with the Idempotency-Key `token`."""
+    application = CaseIn(item_code=code, form=_form() if form is None else form)
+    return batch.Step("submit", ME, application=application, party_id=w.enterprise, token=token, today=DAY)
+
+
 def _by_batch(db: Database, w: W, token: str) -> int:
-    [sub] = _ok(
-        batch.run(
-            db,
-            [
-                batch.Step(
-                    "submit",
-                    ME,
-                    application=CaseIn(item_code=CODE, form=_form()),
-                    party_id=w.enterprise,
-                    token=token,
-                    today=DAY,
-                )
-            ],
-        )
-    )
+    [sub] = _ok(batch.run(db, [_submission(w, token)]))
     case_id = sub["id"]
     _ok(
         batch.run(
@@ -167,9 +160,7 @@ def _rows(db: Database, case_id: int) -> dict[str, list[dict[str, Any]]]:
         )
         subjects = [f"case:{case_id}"] + [f"task:{t.id}" for t in tasks] + [f"clock:{c.id}" for c in clocks]
         audit = list(
-            s.scalars(
-                select(AuditRecord).where(or_(AuditRecord.subject.in_(subjects))).order_by(AuditRecord.id)
-            )
+            s.scalars(select(AuditRecord).where(AuditRecord.subject.in_(subjects)).order_by(AuditRecord.id))
         )
     ids = {("case", case_id): "C"}
     ids |= {("task", t.id): f"T{i}" for i, t in enumerate(tasks)}
@@ -206,7 +197,7 @@ def _rows(db: Database, case_id: int) -> dict[str, list[dict[str, Any]]]:
         "clocks": [cols(c) for c in clocks],
         "events": [cols(e) for e in events],
         "messages": [cols(n) for n in notes],
-        "audit": [cols(a) | {"change": __import__("json").loads(a.change)} for a in audit],
+        "audit": [cols(a) | {"change": json.loads(a.change)} for a in audit],
     }
     out["case"][0].pop("client_token")
     return canon(out)
@@ -224,32 +215,8 @@ def test_a_batch_leaves_the_rows_the_services_leave(db: Database, world: W, plai
 
 def test_every_step_gets_its_own_answer(db: Database, world: W, plain: str) -> None:
     w = world
-    subs = _ok(
-        batch.run(
-            db,
-            [
-                batch.Step(
-                    "submit",
-                    ME,
-                    application=CaseIn(item_code=CODE, form=_form()),
-                    party_id=w.enterprise,
-                    token=f"answers-{n:04d}",
-                    today=DAY,
-                )
-                for n in range(3)
-            ]
-            + [
-                batch.Step(
-                    "submit",
-                    ME,
-                    application=CaseIn(item_code=CODE, form=_form()),
-                    party_id=w.enterprise,
-                    token="answers-0000",
-                    today=DAY,
-                )
-            ],
-        )
-    )
+    tokens = [f"answers-{n:04d}" for n in range(3)] + ["answers-0000"]
+    subs = _ok(batch.run(db, [_submission(w, t) for t in tokens]))
     assert [s["new"] for s in subs] == [True, True, True, False]
     assert subs[3]["id"] == subs[0]["id"]  # the retry within the batch finds the first
     a, b, c = (s["id"] for s in subs[:3])
@@ -306,25 +273,7 @@ def test_a_failing_batch_runs_each_step_alone(db: Database, world: W, plain: str
 
     monkeypatch.setattr(batch.State, "write", broken)
     out = batch.run(
-        db,
-        [
-            batch.Step(
-                "submit",
-                ME,
-                application=CaseIn(item_code=CODE, form=_form()),
-                party_id=world.enterprise,
-                token="alone-0001",
-                today=DAY,
-            ),
-            batch.Step(
-                "submit",
-                ME,
-                application=CaseIn(item_code="NO-SUCH-ITEM", form={}),
-                party_id=world.enterprise,
-                token="alone-0002",
-                today=DAY,
-            ),
-        ],
+        db, [_submission(world, "alone-0001"), _submission(world, "alone-0002", code="NO-SUCH-ITEM", form={})]
     )
     assert out[0]["new"] is True and isinstance(out[1], NotFound)
     with db.read() as s:
