@@ -18,6 +18,7 @@ from tests.cityops.conftest import MANHOLE, ME, SHED, centre, report_body, xuanw
 from zhicheng.cityops import batch, batch_write, dedupe, intake, rollup, vocab
 from zhicheng.cityops.models import Case, CaseEvent, Reporter
 from zhicheng.cityops.schemas import ReportIn
+from zhicheng.core import bulk
 from zhicheng.core.audit.models import AuditRecord
 from zhicheng.core.auth import services as auth
 from zhicheng.core.auth.schemas import TokenIn
@@ -470,8 +471,8 @@ def test_a_value_too_long_for_its_column(db, city) -> None:  # noqa: ANN001
     with bind.begin_nested() as savepoint:
         if db.dialect == "postgresql":
             with pytest.raises(DBAPIError, match="too long"):
-                batch_write._insert(bind, batch_write.CASES, [long])
+                bulk.insert(bind, batch_write.CASES, [long])
         else:
-            batch_write._insert(bind, batch_write.CASES, [long])
+            bulk.insert(bind, batch_write.CASES, [long])
             assert bind.scalar(select(Case.address).where(Case.id == long["id"])) == "长" * 201
         savepoint.rollback()

@@ -170,3 +170,47 @@ def test_sm3_fallback_agrees_with_openssl() -> None:
         hashlib.new("sm3", b"abc").hexdigest()
         == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
     )
+
+
+def test_sm3_hex_gives_the_standard_digest_each_time() -> None:
+    """sm3_hex reuses one prepared hash (copied per call): no state leaks from one digest into the next."""
+    from zhicheng.core.audit.chain import sm3_hex
+
+    abc = "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    assert [sm3_hex(b"abc"), sm3_hex("智城".encode()), sm3_hex(b"abc")][::2] == [abc, abc]
+
+
+def test_canonical_json_writes_what_json_dumps_writes() -> None:
+    """The audit body's canonical form (orjson) is byte for byte json.dumps' sorted, compact, UTF-8 form with
+    str() for anything else, for what audit records carry; exponent floats are the documented difference."""
+    import dataclasses
+    import datetime as dt
+    import decimal
+    import enum
+    import json
+    import uuid
+
+    from zhicheng.core.audit.chain import canonical_json
+
+    class Kind(enum.StrEnum):
+        A = "a"
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    values = [
+        {"b": 1, "a": [1, 2.5, None, True, False], "中文": "换行\n\t\"\\\x01\x1f\x7f\u2028"},
+        {"on": dt.date(2026, 1, 2), "at": dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC)},
+        {"naive": dt.datetime(2026, 1, 2), "time": dt.time(1, 2)},
+        {"u": uuid.UUID(int=5), "fee": decimal.Decimal("1.50"), "kind": Kind.A, "p": Point(1), "s": {1}},
+        {"lng": 118.7969, "lat": 32.0603, "tenth": 0.1, "neg": -5, "zero": 0},
+        {"big": 2**70},  # beyond orjson's 64 bits: json.dumps writes it
+        [],
+        {},
+        "",
+    ]
+    for value in values:
+        expected = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+        assert canonical_json(value) == expected
+    assert canonical_json({"f": 1e-7}) == '{"f":1e-7}'  # json.dumps: 1e-07

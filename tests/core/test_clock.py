@@ -162,3 +162,19 @@ def test_the_package_and_the_calendar_agree_on_every_day_of_published_years() ->
     while d <= D(2026, 12, 31):
         assert CAL.is_workday(d) == chinese_calendar.is_workday(d), d
         d += dt.timedelta(days=1)
+
+
+def test_remembered_deadlines_are_the_counted_ones_and_bad_counts_still_fail() -> None:
+    """add_workdays remembers its answers per calendar; a remembered answer is the one counting gives, and
+    remembering never lets a bad count through (True hashes as 1)."""
+    cal = Calendar.build([2026], [(dt.date(2026, 10, 1), "holiday"), (dt.date(2026, 10, 10), "workday")])
+    fresh = Calendar.build([2026], [(dt.date(2026, 10, 1), "holiday"), (dt.date(2026, 10, 10), "workday")])
+    start = dt.date(2026, 9, 28)
+    first = cal.add_workdays(start, 10)
+    assert cal.add_workdays(start, 10) is first
+    assert first == fresh.due_with_pauses(start, 10, [(dt.date(2026, 9, 29), None)])
+    assert cal.due_with_pauses(start, 10, []) is first
+    with pytest.raises(Invalid):
+        cal.add_workdays(start, True)  # type: ignore[arg-type]
+    with pytest.raises(Invalid):
+        cal.due_with_pauses(start, -1, [])

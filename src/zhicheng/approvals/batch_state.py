@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from zhicheng.approvals import flowdef, flows
@@ -26,6 +26,7 @@ from zhicheng.approvals.models import (
     ServiceItem,
     Task,
 )
+from zhicheng.core import bulk
 from zhicheng.core.audit.models import AuditRecord
 from zhicheng.core.calendar.models import Clock, ClockPause
 from zhicheng.core.notify.models import Notification
@@ -80,10 +81,6 @@ def _ids(column: Any) -> Any:
 
 
 _TASK_CASES = select(TASKS.c.id, TASKS.c.case_id).where(_ids(TASKS.c.id))
-# FOR UPDATE on PostgreSQL; SQLAlchemy renders none for SQLite, whose transaction holds the write lock
-_CASES = select(CASES).where(_ids(CASES.c.id)).order_by(CASES.c.id).with_for_update()
-_CASE_TASKS = select(TASKS).where(_ids(TASKS.c.case_id)).order_by(TASKS.c.id)
-_CLOCKS = select(CLOCKS).where(_ids(CLOCKS.c.id)).order_by(CLOCKS.c.id).with_for_update()
 _PAUSED = select(ClockPause.clock_id).where(_ids(ClockPause.clock_id)).distinct()
 _FLOWS = select(FlowVersion.id, FlowVersion.code, FlowVersion.version, FlowVersion.definition)
 _FLOWS_BY_ID = _FLOWS.where(_ids(FlowVersion.id))
@@ -104,22 +101,10 @@ _TOKENS = select(CASES).where(
 )
 
 
-def _changes(table: Any, columns: tuple[str, ...]) -> Any:
-    return (
-        update(table).where(table.c.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in columns})
-    )
-
-
-_WRITE_CASES = _changes(CASES, CASE_CHANGES)
-_WRITE_TASKS = _changes(TASKS, TASK_CHANGES)
-_WRITE_CLOCKS = _changes(CLOCKS, CLOCK_CHANGES)
-_ADD = {t.name: insert(t) for t in (CLOCKS, CASES, TASKS)}
-_CHANGE = {
-    CASES.name: (_WRITE_CASES, CASE_CHANGES),
-    TASKS.name: (_WRITE_TASKS, TASK_CHANGES),
-    CLOCKS.name: (_WRITE_CLOCKS, CLOCK_CHANGES),
-}
-_APPEND = {"events": insert(EVENTS), "notices": insert(NOTICES), "audit": insert(AUDIT)}
+# written in this order: parents before children
+ADDED = (CLOCKS, CASES, TASKS)
+CHANGES = {CASES.name: CASE_CHANGES, TASKS.name: TASK_CHANGES, CLOCKS.name: CLOCK_CHANGES}
+APPENDED = {"events": EVENTS, "notices": NOTICES, "audit": AUDIT}
 
 
 class State:
@@ -143,8 +128,8 @@ class State:
         self.parties: dict[int, Any] = {}
         self.tokens: dict[tuple[int, str], Row] = {}
         # rows added (written by INSERT) and loaded rows changed (by UPDATE), by table, in the order met
-        self.added: dict[str, dict[int, Row]] = {t: {} for t in _ADD}
-        self.changed: dict[str, dict[int, Row]] = {t: {} for t in _CHANGE}
+        self.added: dict[str, dict[int, Row]] = {t.name: {} for t in ADDED}
+        self.changed: dict[str, dict[int, Row]] = {t: {} for t in CHANGES}
         self.events: list[dict[str, Any]] = []
         self.notices: list[dict[str, Any]] = []
         self.audit: list[dict[str, Any]] = []
@@ -158,14 +143,14 @@ class State:
             self.task_case = dict(c.execute(_TASK_CASES, {"ids": sorted(task_ids)}).all())
         ids = sorted(case_ids | set(self.task_case.values()))
         if ids:
-            self.cases = {r.id: Row(r._mapping) for r in c.execute(_CASES, {"ids": ids})}
-            for r in c.execute(_CASE_TASKS, {"ids": ids}):
-                self.tasks[r.case_id].append(Row(r._mapping))
+            self.cases = {r["id"]: r for r in bulk.select(c, CASES, "id", ids, lock=True, into=Row)}
+            for r in bulk.select(c, TASKS, "case_id", ids, into=Row):
+                self.tasks[r["case_id"]].append(r)
             for r in c.execute(_MATERIALS, {"ids": ids}):
                 self.materials[r.case_id][r.code] = r
         clock_ids = sorted({case[k] for case in self.cases.values() for k in CASE_CLOCKS if case[k]})
         if clock_ids:
-            self.clocks = {r.id: Row(r._mapping) for r in c.execute(_CLOCKS, {"ids": clock_ids})}
+            self.clocks = {r["id"]: r for r in bulk.select(c, CLOCKS, "id", clock_ids, lock=True, into=Row)}
             self.paused_clocks = set(c.execute(_PAUSED, {"ids": clock_ids}).scalars())
         if submits:
             self._load_submits(submits)
@@ -252,21 +237,11 @@ class State:
             self.changed[table.name][row["id"]] = row
 
     def write(self) -> None:
-        """Everything the batch changed, one statement per table and kind; parents before children."""
+        """Everything the batch changed, one statement per table and kind (core.bulk)."""
         c = self.conn
-        for name, stmt in _ADD.items():  # clocks, then cases, then tasks
-            if self.added[name]:
-                c.execute(stmt, list(self.added[name].values()))
-            if self.changed[name]:
-                update_, columns = _CHANGE[name]
-                c.execute(update_, [_bound(r, columns) for _, r in sorted(self.changed[name].items())])
-        for name, stmt in _APPEND.items():
-            rows = getattr(self, name)
-            if rows:
-                c.execute(stmt, rows)
-
-
-def _bound(row: Row, columns: tuple[str, ...]) -> dict[str, Any]:
-    out = {f"b_{c}": row[c] for c in columns}
-    out["b_id"] = row["id"]
-    return out
+        for table in ADDED:
+            bulk.insert(c, table, list(self.added[table.name].values()))
+            changed = self.changed[table.name]
+            bulk.update(c, table, CHANGES[table.name], (changed[i] for i in sorted(changed)))
+        for name, table in APPENDED.items():
+            bulk.insert(c, table, getattr(self, name))

@@ -11,12 +11,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
 import h3.api.basic_int as h3
-import orjson
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
@@ -24,11 +22,11 @@ from zhicheng.cityops import categories, dedupe, index, rollup, vocab
 from zhicheng.cityops.intake import Outcome, Rules, _number, outside_city, ring_size
 from zhicheng.cityops.models import Case, CaseEvent, Follower, Reporter
 from zhicheng.cityops.schemas import ReportIn
-from zhicheng.core import cache
+from zhicheng.core import bulk, cache
 from zhicheng.core.audit.models import AuditRecord
 from zhicheng.core.audit.services import entry
 from zhicheng.core.calendar.clock import local_date
-from zhicheng.core.db import Actor, json_rows_insert, utcnow
+from zhicheng.core.db import Actor, utcnow
 from zhicheng.core.errors import DomainError
 
 MAX_BATCH = 200
@@ -92,44 +90,7 @@ class _New:
     id: int = 0
 
 
-_statements: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[tuple[int, Any]]]] = {}
 _sequences: dict[tuple[str, str], str] = {}
-
-
-def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (dicts with the same keys, every NOT NULL column given) through the driver, without
-    SQLAlchemy's per-batch SQL: on PostgreSQL one statement with the rows as one JSON parameter
-    (core.db.json_rows_insert), elsewhere one executemany of one statement text, the values through the
-    columns' own bind processing."""
-    if not rows:
-        return
-    cols = tuple(rows[0])
-    dialect = conn.dialect
-    if dialect.name == "postgresql":
-        get = itemgetter(*cols)
-        sql = json_rows_insert(table, cols)
-        conn.exec_driver_sql(sql, (orjson.dumps([get(r) for r in rows]).decode(),))
-        return
-    key = (dialect.name, table.name, cols)
-    found = _statements.get(key)
-    if found is None:
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        quote = dialect.identifier_preparer.quote
-        sql = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
-            f"VALUES ({', '.join([mark] * len(cols))})"
-        )
-        procs = [(i, table.c[c].type._cached_bind_processor(dialect)) for i, c in enumerate(cols)]
-        found = _statements[key] = (sql, [(i, p) for i, p in procs if p is not None])
-    sql, procs = found
-    get = itemgetter(*cols)
-    params = []
-    for r in rows:
-        values = list(get(r)) if len(cols) > 1 else [get(r)]
-        for i, p in procs:
-            values[i] = p(values[i])
-        params.append(tuple(values))
-    conn.exec_driver_sql(sql, params)
 
 
 def _ids(conn: Connection, cases: int, reporters: int) -> tuple[list[int], list[int]]:
@@ -368,8 +329,8 @@ def write(conn: Connection, url: str, items: list[Item]) -> list[Outcome | Domai
     if new:
         for n, case_id in zip(new, case_ids, strict=True):
             n.id = n.row["id"] = case_id
-        _insert(conn, CASES, [n.row for n in new])
-        _insert(
+        bulk.insert(conn, CASES, [n.row for n in new])
+        bulk.insert(
             conn,
             EVENTS,
             [
@@ -413,7 +374,7 @@ def write(conn: Connection, url: str, items: list[Item]) -> list[Outcome | Domai
                     "at": it.at,
                 }
             )
-        _insert(conn, REPORTERS, rows)
+        bulk.insert(conn, REPORTERS, rows)
         opened: set[int] = set()
         entries = []
         for i, row, reporter_id in zip(order, rows, reporter_ids, strict=True):
@@ -467,7 +428,7 @@ def write(conn: Connection, url: str, items: list[Item]) -> list[Outcome | Domai
             [(items[i], r["case_id"], target[i][0] == "stored") for i, r in zip(order, rows, strict=True)],
         )
         rollup.opened(conn, [n.row for n in new])
-        _insert(conn, AUDIT, entries)
+        bulk.insert(conn, AUDIT, entries)
     if later:
         for i, out in zip(later, write(conn, url, [items[i] for i in later]), strict=True):
             results[i] = out

@@ -37,6 +37,12 @@ def watch(name: str, *tables: str) -> None:
         _watched.setdefault(table, set()).add(name)
 
 
+def watched(table: str) -> bool:
+    """Whether a cache depends on this table (then it is written through a Session, which moves the
+    generation: core.bulk refuses it)."""
+    return table in _watched
+
+
 def _mark(session: Session, tables: set[str]) -> None:
     names = set().union(*(_watched.get(t, ()) for t in tables)) if tables else set()
     if names:

@@ -61,6 +61,32 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
+    # On SQLite, one step each way instead of SQLAlchemy's two (the decorator's, then DATETIME's format and
+    # regular expression), to the same text: 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC. Every timestamp written
+    # or read pays it (tests/core/test_db_types.py holds them to SQLAlchemy's own processing).
+    def bind_processor(self, dialect: Any) -> Any:
+        return _sqlite_utc_text if dialect.name == "sqlite" else super().bind_processor(dialect)
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        return _sqlite_utc_time if dialect.name == "sqlite" else super().result_processor(dialect, coltype)
+
+
+def _sqlite_utc_text(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; use aware datetimes (core.db.utcnow)")
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_utc_time(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    found = dt.datetime.fromisoformat(value)
+    return found.replace(tzinfo=dt.UTC) if found.tzinfo is None else found.astimezone(dt.UTC)
+
 
 @cache
 def json_rows_insert(table: Table, cols: tuple[str, ...], tail: str = "") -> str:
@@ -68,7 +94,29 @@ def json_rows_insert(table: Table, cols: tuple[str, ...], tail: str = "") -> str
     arrays (orjson.dumps of the rows: aware datetimes, dates and dicts as they are, no bind processing).
     One statement and one text whatever the number of rows: psycopg's executemany sends a Bind/Execute per
     row and the backend runs its executor for each, which cost a group commit's inserts more than the rows
-    themselves. Each value is cast to its column's type; text columns take it as text, so that a value
+    themselves. Each value is cast to its column's type (_json_values)."""
+    q = _PG.identifier_preparer.quote
+    return (
+        f"INSERT INTO {q(table.name)} ({', '.join(map(q, cols))}) "
+        f"SELECT {', '.join(_json_values(table, cols))} FROM jsonb_array_elements(%s::jsonb) r {tail}"
+    )
+
+
+@cache
+def json_rows_update(table: Table, cols: tuple[str, ...], key: str = "id") -> str:
+    """PostgreSQL: `UPDATE table SET cols …` of many rows by `key` in one statement, the rows as one JSON
+    array of arrays as for json_rows_insert, each row's key after its columns."""
+    q = _PG.identifier_preparer.quote
+    values = _json_values(table, (*cols, key))
+    sets = ", ".join(f"{q(c)} = {v}" for c, v in zip(cols, values, strict=False))
+    return (
+        f"UPDATE {q(table.name)} SET {sets} FROM jsonb_array_elements(%s::jsonb) r "
+        f"WHERE {q(table.name)}.{q(key)} = {values[-1]}"
+    )
+
+
+def _json_values(table: Table, cols: tuple[str, ...]) -> list[str]:
+    """Element i of a JSON row `r` cast to column i's type. Text columns take it as text, so that a value
     too long is refused by the column, as a plain INSERT's would be (a cast to varchar(n) would cut it);
     JSON columns take the element."""
     values = []
@@ -84,10 +132,7 @@ def json_rows_insert(table: Table, cols: tuple[str, ...], tail: str = "") -> str
             values.append(f"r->>{i}")
         else:
             values.append(f"(r->>{i})::{name}")
-    return (
-        f"INSERT INTO {table.name} ({', '.join(cols)}) "
-        f"SELECT {', '.join(values)} FROM jsonb_array_elements(%s::jsonb) r {tail}"
-    )
+    return values
 
 
 def utcnow() -> dt.datetime:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from zhicheng.core.errors import Invalid
@@ -26,6 +26,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 ONE = dt.timedelta(days=1)
 MAX_WORKDAYS = 5000  # about twenty years; a larger number is a typo, not a legal time limit
 MIN_YEAR, MAX_YEAR = 2000, 2100  # the years the calendar can be edited for
+MEMO = 4096  # deadlines a calendar remembers (Calendar._deadlines)
 
 
 def today(now: dt.datetime | None = None) -> dt.date:
@@ -66,6 +67,11 @@ class Calendar:
     published: frozenset[int] = frozenset()
     holidays: frozenset[dt.date] = frozenset()
     workdays: frozenset[dt.date] = frozenset()
+    # add_workdays' answers: a calendar is immutable and shared while its generation lasts (queries.calendar),
+    # and a day's steps start and stop many clocks from the same day with the same budgets
+    _deadlines: dict[tuple[dt.date, int], Deadline] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @classmethod
     def build(cls, published: Iterable[int], days: Iterable[tuple[dt.date, str]]) -> Calendar:
@@ -92,16 +98,24 @@ class Calendar:
 
     def add_workdays(self, start: dt.date, n: int) -> Deadline:
         """The n-th working day after `start` (start not counted); n=0 gives `start`."""
-        _check_count(n)
-        due = self._walk(start, n)
-        return Deadline(due, self.provisional_between(start, due))
+        found = self._deadlines.get((start, n)) if type(n) is int else None  # True == 1: refused below
+        if found is None:
+            _check_count(n)
+            due = self._walk(start, n)
+            found = Deadline(due, self.provisional_between(start, due))
+            if len(self._deadlines) >= MEMO:
+                self._deadlines.clear()
+            self._deadlines[(start, n)] = found
+        return found
 
     def due_with_pauses(self, start: dt.date, n: int, pauses: Sequence[Pause]) -> Deadline:
         """`start` + n working days + the working days inside the closed pauses (which must not overlap).
 
         Provisional when a counted day, or a day of a pause, lies in an unpublished year."""
-        _check_count(n)
         closed = [(p, r) for p, r in pauses if r is not None and r > p]
+        if not closed:
+            return self.add_workdays(start, n)
+        _check_count(n)
         extra = sum(self.workdays_between(p, r) for p, r in closed)
         due = self._walk(start, n + extra)
         end = max([due, *(r for _, r in closed)])

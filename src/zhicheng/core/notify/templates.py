@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from zhicheng.core.errors import Invalid
@@ -27,12 +28,12 @@ class Template:
     title: str
     body: str
 
-    @property
-    def fields(self) -> set[str]:
+    @cached_property  # every message rendered asks; the texts never change
+    def fields(self) -> frozenset[str]:
         names = set()
         for text in (self.title, self.body):
             names |= {f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(text) if f}
-        return names
+        return frozenset(names)
 
 
 TEMPLATES: dict[str, Template] = {}
@@ -52,7 +53,7 @@ def render(code: str, data: dict[str, Any]) -> tuple[str, str]:
     tpl = TEMPLATES.get(code)
     if tpl is None:
         raise Invalid(f"未登记的通知模板：{code}", f"unknown notification template {code!r}")
-    missing = sorted(tpl.fields - set(data))
+    missing = sorted(tpl.fields.difference(data))
     if missing:
         raise Invalid(
             f"通知模板 {code} 缺少数据：{'、'.join(missing)}",

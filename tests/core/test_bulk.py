@@ -1,0 +1,147 @@
+"""core.bulk: rows written and read through the driver come back as the ORM's own processing would write and
+read them, on SQLite and PostgreSQL; and the faster SQLite processing of UTCDateTime (core.db) writes the text
+SQLAlchemy's own processing writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import Boolean, Column, Date, Integer, MetaData, String, Table, insert, select
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import TypeDecorator
+
+from zhicheng.core import bulk
+from zhicheng.core.db import BigId, JSONType, UTCDateTime
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+meta = MetaData()
+THINGS = Table(
+    "zc_test_bulk_thing",
+    meta,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(10), nullable=False),
+    Column("at", UTCDateTime, nullable=True),
+    Column("on", Date, nullable=True),
+    Column("flag", Boolean, nullable=False),
+    Column("data", JSONType, nullable=True),
+    Column("n", Integer, nullable=False, default=0),
+)
+
+
+@pytest.fixture
+def conn(db):  # noqa: ANN001, ANN201
+    """The test's connection, in a savepoint holding a table made for this test (rolled back after)."""
+    bind = db.writer_sessions.kw["bind"]
+    with bind.begin_nested() as savepoint:
+        THINGS.create(bind)
+        yield bind
+        savepoint.rollback()
+
+
+def _rows() -> list[dict]:
+    return [
+        {
+            "id": 1,
+            "name": "甲",
+            "at": dt.datetime(2026, 11, 21, 9, 30, 0, 0, tzinfo=SHANGHAI),
+            "on": dt.date(2026, 11, 21),
+            "flag": True,
+            "data": {"orgs": [3, 4], "名": "联审"},
+            "n": 2,
+        },
+        {"id": 2, "name": "乙", "at": None, "on": None, "flag": False, "data": None, "n": 0},
+    ]
+
+
+def test_rows_written_by_bulk_read_back_as_the_orm_reads_them(conn) -> None:  # noqa: ANN001
+    bulk.insert(conn, THINGS, _rows())
+    via_core = [dict(r._mapping) for r in conn.execute(select(THINGS).order_by(THINGS.c.id))]
+    assert via_core[0]["at"] == dt.datetime(2026, 11, 21, 1, 30, tzinfo=dt.UTC)
+    assert via_core[0]["at"].tzinfo == dt.UTC
+    assert via_core[0]["data"] == {"orgs": [3, 4], "名": "联审"}
+    assert (via_core[1]["at"], via_core[1]["on"], via_core[1]["flag"]) == (None, None, False)
+    assert bulk.select(conn, THINGS, "id", [2, 1, 2]) == via_core
+    assert bulk.select(conn, THINGS, "name", ["乙"]) == [via_core[1]]
+    assert bulk.select(conn, THINGS, "id", []) == []
+
+
+def test_rows_written_by_the_orm_read_back_the_same_through_bulk(conn) -> None:  # noqa: ANN001
+    conn.execute(insert(THINGS), _rows())
+    assert bulk.select(conn, THINGS, "id", [1, 2], lock=True) == [
+        dict(r._mapping) for r in conn.execute(select(THINGS).order_by(THINGS.c.id))
+    ]
+
+
+def test_update_writes_the_named_columns_by_id(conn) -> None:  # noqa: ANN001
+    bulk.insert(conn, THINGS, _rows())
+    later = dt.datetime(2026, 12, 1, 8, 0, 0, 123456, tzinfo=dt.UTC)
+    bulk.update(
+        conn,
+        THINGS,
+        ("at", "flag", "data"),
+        [
+            {"id": 2, "at": later, "flag": True, "data": {"k": 1}},
+            {"id": 1, "at": None, "flag": False, "data": []},
+        ],
+    )
+    one, two = bulk.select(conn, THINGS, "id", [1, 2])
+    assert (one["at"], one["flag"], one["data"], one["name"]) == (None, False, [], "甲")
+    assert (two["at"], two["flag"], two["data"], two["on"]) == (later, True, {"k": 1}, None)
+
+
+def test_an_insert_missing_a_defaulted_column_is_refused(conn) -> None:  # noqa: ANN001
+    row = {k: v for k, v in _rows()[0].items() if k != "n"}
+    with pytest.raises(ValueError, match=r"\['n'\]"):
+        bulk.insert(conn, THINGS, [row])
+
+
+def test_a_value_too_long_is_refused_on_postgresql_by_insert_and_update(db, conn) -> None:  # noqa: ANN001
+    """Never cut to fit: PostgreSQL refuses, as a plain statement would; SQLite keeps it whole."""
+    bulk.insert(conn, THINGS, _rows())
+    if db.dialect != "postgresql":
+        bulk.update(conn, THINGS, ("name",), [{"id": 1, "name": "长" * 11}])
+        assert bulk.select(conn, THINGS, "id", [1])[0]["name"] == "长" * 11
+        return
+    for write in (
+        lambda: bulk.insert(conn, THINGS, [dict(_rows()[0], id=3, name="长" * 11)]),
+        lambda: bulk.update(conn, THINGS, ("name",), [{"id": 1, "name": "长" * 11}]),
+    ):
+        with pytest.raises(DBAPIError, match="too long"), conn.begin_nested():
+            write()
+
+
+def test_sqlite_timestamps_keep_sqlalchemys_own_text() -> None:
+    """UTCDateTime's one-step SQLite processing writes and reads what the decorator plus SQLAlchemy's DATETIME
+    write and read."""
+    d = sqlite.dialect()
+    kind = UTCDateTime()
+    ours_in, ours_out = kind._cached_bind_processor(d), kind._cached_result_processor(d, None)
+    theirs_in = TypeDecorator.bind_processor(kind.dialect_impl(d), d)
+    theirs_out = TypeDecorator.result_processor(kind.dialect_impl(d), d, None)
+    times = [
+        dt.datetime(2026, 11, 21, 9, 30, 1, 5, tzinfo=SHANGHAI),
+        dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        None,
+    ]
+    for t in times:
+        assert ours_in(t) == theirs_in(t)
+        assert ours_out(ours_in(t)) == theirs_out(theirs_in(t)) == (t and t.astimezone(dt.UTC))
+    for text in ("2026-11-21 01:30:00", "2026-11-21 01:30:00.000100"):
+        assert ours_out(text) == theirs_out(text)
+    with pytest.raises(ValueError, match="naive"):
+        ours_in(dt.datetime(2026, 11, 21))
+
+
+
+def test_a_table_a_cache_watches_is_refused(conn) -> None:  # noqa: ANN001
+    """Only a Session's writes move a cache's generation (core.cache): bulk must not write such a table."""
+    from zhicheng.core.auth.models import Role
+
+    with pytest.raises(ValueError, match="watched"):
+        bulk.insert(conn, Role.__table__, [{"code": "x", "name_zh": "x", "name_en": "x", "permissions": []}])
+    with pytest.raises(ValueError, match="watched"):
+        bulk.update(conn, Role.__table__, ("name_zh",), [{"id": 1, "name_zh": "y"}])
