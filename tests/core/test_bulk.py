@@ -136,6 +136,13 @@ def test_sqlite_timestamps_keep_sqlalchemys_own_text() -> None:
         ours_in(dt.datetime(2026, 11, 21))
 
 
+def test_sqlite_dates_keep_sqlalchemys_own_text() -> None:
+    d = sqlite.dialect()
+    theirs = Date()._cached_bind_processor(d)
+    for day in (dt.date(2026, 11, 21), dt.date(999, 1, 2), dt.datetime(2026, 11, 21, 23, 59), None):
+        assert bulk._bind_processor(Date(), d)(day) == theirs(day)
+
+
 
 def test_a_table_a_cache_watches_is_refused(conn) -> None:  # noqa: ANN001
     """Only a Session's writes move a cache's generation (core.cache): bulk must not write such a table."""
@@ -145,3 +152,19 @@ def test_a_table_a_cache_watches_is_refused(conn) -> None:  # noqa: ANN001
         bulk.insert(conn, Role.__table__, [{"code": "x", "name_zh": "x", "name_en": "x", "permissions": []}])
     with pytest.raises(ValueError, match="watched"):
         bulk.update(conn, Role.__table__, ("name_zh",), [{"id": 1, "name_zh": "y"}])
+
+
+def test_sqlite_json_reads_what_sqlalchemy_reads() -> None:
+    d = sqlite.dialect()
+    theirs = JSONType._cached_result_processor(d, None)
+    ours = bulk._result_processor(JSONType, d)
+    for text in ('{"名": [1, 2.5, null, true]}', "null", "[]", None, str(2**70)):
+        assert ours(text) == theirs(text)
+    assert ours("NaN") != ours("NaN")  # json.loads' NaN, which orjson refuses
+
+
+def test_sqlite_times_with_an_offset_of_their_own_still_read_as_utc() -> None:
+    """What this platform writes has no offset; a text that has one (written by hand) is read correctly."""
+    read = UTCDateTime()._cached_result_processor(sqlite.dialect(), None)
+    assert read("2026-11-21 09:30:00+08:00") == dt.datetime(2026, 11, 21, 1, 30, tzinfo=dt.UTC)
+    assert read("2026-11-21 01:30:00").tzinfo is dt.UTC

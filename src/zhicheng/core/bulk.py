@@ -13,13 +13,15 @@ silently lose that default here, so it is refused. So is a write to a table a pe
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import json
 from collections.abc import Callable, Iterable
 from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Table
+from sqlalchemy import JSON, Date, Table
 from sqlalchemy.engine import Connection
 
 from zhicheng.core import cache
@@ -98,7 +100,7 @@ def select(
         sql = f"SELECT {listed} FROM {q(table.name)} WHERE {where} ORDER BY id"
         if lock and dialect.name == "postgresql":
             sql += " FOR UPDATE"
-        procs = [(i, table.c[c].type._cached_result_processor(dialect, None)) for i, c in enumerate(cols)]
+        procs = [(i, _result_processor(table.c[c].type, dialect)) for i, c in enumerate(cols)]
         found = _built[("select", dialect.name, table.name, key, lock)] = (
             sql,
             cols,
@@ -106,8 +108,15 @@ def select(
         )
     sql, cols, procs = found
     param = values if dialect.name == "postgresql" else orjson.dumps(values).decode()
+    # the driver's own cursor: SQLAlchemy's rows, made and then taken apart here, cost as much as the fetch
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, (param,))
+        found = cursor.fetchall()
+    finally:
+        cursor.close()
     out = []
-    for r in conn.exec_driver_sql(sql, (param,)).all():
+    for r in found:
         row = list(r)
         for i, p in procs:
             if row[i] is not None:
@@ -143,12 +152,35 @@ def _statement(
     found = _built.get((dialect.name, *key))
     if found is None:
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        procs = [(i, table.c[c].type._cached_bind_processor(dialect)) for i, c in enumerate(cols)]
+        procs = [(i, _bind_processor(table.c[c].type, dialect)) for i, c in enumerate(cols)]
         found = _built[(dialect.name, *key)] = (
             sql(dialect.identifier_preparer.quote, mark),
             [(i, p) for i, p in procs if p is not None],
         )
     return found  # type: ignore[no-any-return]
+
+
+def _bind_processor(kind: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    if dialect.name == "sqlite" and type(kind) is Date:  # SQLAlchemy's text for SQLite, by date's own C code
+        return _date_text
+    return kind._cached_bind_processor(dialect)  # type: ignore[no-any-return]
+
+
+def _result_processor(kind: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    if dialect.name == "sqlite" and isinstance(kind, JSON):
+        return _json_value  # orjson instead of json.loads (PostgreSQL's driver parses JSON itself)
+    return kind._cached_result_processor(dialect, None)  # type: ignore[no-any-return]
+
+
+def _json_value(text: str | None) -> Any:
+    try:
+        return None if text is None else orjson.loads(text)
+    except orjson.JSONDecodeError:  # what orjson refuses and json.loads takes (NaN, integers past 64 bits)
+        return json.loads(text)  # type: ignore[arg-type]
+
+
+def _date_text(value: dt.date | None) -> str | None:
+    return None if value is None else dt.date.isoformat(value)  # a datetime given: its date, as SQLAlchemy
 
 
 def _bound(rows: list[dict[str, Any]], cols: tuple[str, ...], procs: Procs) -> list[tuple[Any, ...]]:
