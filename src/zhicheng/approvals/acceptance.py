@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from zhicheng.approvals import blacklist, cases, checks, clocks, flows, review
+from zhicheng.approvals import blacklist, cases, checks, clocks, flows, review, wording
 from zhicheng.approvals.schemas import REASON_MIN, AcceptIn
 from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.db import UnitOfWork
@@ -105,9 +105,7 @@ def accept(uow: UnitOfWork, case_id: int, data: AcceptIn, today: dt.date | None 
         )
     else:
         cases.event(uow, case, "accepted", today, note or "受理")
-        cases.tell(
-            uow, case, "accepted", f"您的申请 {case.number} 已受理", f"application {case.number} accepted"
-        )
+        cases.tell(uow, case, "accepted", *wording.accepted_message(case.number))
     uow.record(
         "approvals:case:accept",
         f"case:{case.id}",

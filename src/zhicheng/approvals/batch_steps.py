@@ -13,12 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from zhicheng.approvals import acceptance, flows, hooks, review, wiring
+from zhicheng.approvals import acceptance, flows, hooks, review, wiring, wording
 from zhicheng.approvals import cases as services
 from zhicheng.approvals.batch_state import CASE_CLOCKS, CASES, CLOCKS, TASKS, Row, State
 from zhicheng.approvals.clocks import CASE, STAGE
 from zhicheng.approvals.flowdef import QUEUE, Flow, stage_orgs
-from zhicheng.approvals.vocab import DELIVERY
 from zhicheng.core.audit.services import entry
 from zhicheng.core.calendar.clock import Calendar
 from zhicheng.core.db import Actor, utcnow
@@ -180,7 +179,7 @@ class Steps:
             _BLANK_CASE
             | {
                 "id": case_id,
-                "number": f"SP{on:%Y%m%d}{case_id:08d}",
+                "number": services.case_number(on, case_id),
                 "item_id": item["id"],
                 "item_version": item["version"],
                 "flow_id": latest["id"],
@@ -209,19 +208,14 @@ class Steps:
             st.item_codes[item["id"]] = item["code"]
         clock = self.start_clock(a, STAGE, f"{case_id}:{accept.id}:1", on, accept.days)
         case["stage_clock_id"], case["stage_due_on"] = clock["id"], clock["due_on"]
-        self.event(a, case, "submitted", on, f"提交申请：{item['name']}", item=item["code"], materials=[])
+        self.event(a, case, "submitted", on, wording.submitted(item["name"]), item=item["code"], materials=[])
         self.record(
             a,
             "approvals:case:submit",
             f"case:{case_id}",
             {"item": item["code"], "item_version": item["version"], "flow": latest["id"], "materials": []},
         )
-        self.tell(
-            case,
-            "submitted",
-            f"您的申请 {case['number']} 已提交，等待受理",
-            f"application {case['number']} received",
-        )
+        self.tell(case, "submitted", *wording.submitted_message(case["number"]))
         return case, True
 
     def accept(self, a: Actor, case_id: int, data: Any, on: dt.date) -> Row:
@@ -240,8 +234,7 @@ class Steps:
         case["statutory_clock_id"], case["statutory_due_on"] = statutory["id"], statutory["due_on"]
         self.st.change(CASES, case)
         self.event(a, case, "accepted", on, data.note.strip() or "受理")
-        number = case["number"]
-        self.tell(case, "accepted", f"您的申请 {number} 已受理", f"application {number} accepted")
+        self.tell(case, "accepted", *wording.accepted_message(case["number"]))
         self.record(
             a,
             "approvals:case:accept",
@@ -299,7 +292,7 @@ class Steps:
             case,
             "stage",
             on,
-            f"进入{stage.name}环节：{'、'.join(names.get(o, str(o)) for o in orgs)}",
+            wording.stage_entered(stage, (names.get(o, str(o)) for o in orgs)),
             stage_kind=stage.kind,
             orgs=orgs,
             round=round_,
@@ -308,8 +301,7 @@ class Steps:
         self.tell(
             case,
             "stage",
-            f"您的办件 {case['number']} 进入{stage.name}环节",
-            f"case {case['number']}: {stage.kind} stage",
+            *wording.stage_message(case["number"], stage),
             stage=stage.id,
             due_on=due,
         )
@@ -354,7 +346,7 @@ class Steps:
             case,
             "reviewed",
             on,
-            f"{name or task['org_id']}审查同意" + (f"：{reason.strip()}" if reason.strip() else ""),
+            wording.reviewed(name or str(task["org_id"]), True, reason),
             task=task_id,
             org_id=task["org_id"],
             approve=True,
@@ -391,16 +383,9 @@ class Steps:
             a, [case["stage_clock_id"], case["promised_clock_id"], case["statutory_clock_id"]], on
         )
         self.sync(case, found)
-        note = "准予许可" + (f"：{reason.strip()}" if reason.strip() else "")
-        self.event(a, case, "decided", on, note, outcome="approved", certificate_no=None)
+        self.event(a, case, "decided", on, wording.approved(reason), outcome="approved", certificate_no=None)
         self.record(a, "approvals:case:approve", f"case:{case_id}", {"certificate_no": None})
-        self.tell(
-            case,
-            "approved",
-            f"您的申请 {case['number']} 已准予许可",
-            f"application {case['number']} approved",
-            certificate_no=None,
-        )
+        self.tell(case, "approved", *wording.approved_message(case["number"]), certificate_no=None)
         if stage.next:
             self.enter(a, case, flow, stage.next, on)
         else:
@@ -426,20 +411,14 @@ class Steps:
             case,
             "delivered",
             on,
-            f"{DELIVERY[method]}"
-            + (f"，单号 {tracking_no}" if tracking_no else "")
-            + (f"：{note}" if note else ""),
+            wording.delivered(method, tracking_no, note),
             method=method,
         )
         self.record(
             a, "approvals:case:deliver", f"case:{case_id}", {"method": method, "tracking_no": tracking_no}
         )
         self.tell(
-            case,
-            "delivered",
-            f"您的办件 {case['number']} 已办结（{DELIVERY[method]}）",
-            f"case {case['number']} completed ({method})",
-            tracking_no=tracking_no,
+            case, "delivered", *wording.delivered_message(case["number"], method), tracking_no=tracking_no
         )
         return case
 

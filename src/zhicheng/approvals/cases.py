@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from zhicheng.approvals import checks, clocks, files, flows, hooks
+from zhicheng.approvals import checks, clocks, files, flows, hooks, wording
 from zhicheng.approvals.flowdef import stage_orgs
 from zhicheng.approvals.models import Case, CaseEvent, CaseMaterial, ItemVersion, ServiceItem, Task, Upload
 from zhicheng.approvals.schemas import ApplicantIn, CaseIn
@@ -272,23 +272,24 @@ def submit(
         if found is None:
             raise
         return _replayed(uow, found, data.item_code), False
-    case.number = f"SP{today:%Y%m%d}{case.id:08d}"
+    case.number = case_number(today, case.id)
     attach(uow, case, snap, uploads, supplement=False)
     clocks.start_stage(uow, case, accept.id, 1, today, accept.days)
-    event(uow, case, "submitted", today, f"提交申请：{item.name}", item=item.code, materials=sorted(uploads))
+    event(
+        uow, case, "submitted", today, wording.submitted(item.name), item=item.code, materials=sorted(uploads)
+    )
     uow.record(
         "approvals:case:submit",
         f"case:{case.id}",
         {"item": item.code, "item_version": item.version, "flow": flow_row.id, "materials": sorted(uploads)},
     )
-    tell(
-        uow,
-        case,
-        "submitted",
-        f"您的申请 {case.number} 已提交，等待受理",
-        f"application {case.number} received",
-    )
+    tell(uow, case, "submitted", *wording.submitted_message(case.number))
     return case, True
+
+
+def case_number(day: dt.date, case_id: int) -> str:
+    """SP, the day of submission and the id: unique, and readable over the phone."""
+    return f"SP{day:%Y%m%d}{case_id:08d}"
 
 
 def item_not_found(code: str) -> NotFound:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from zhicheng.approvals import cases, clocks, flows, hooks
+from zhicheng.approvals import cases, clocks, flows, hooks, wording
 from zhicheng.approvals.flowdef import KINDS, QUEUE, REVIEWS, Flow, Stage, stage_orgs
 from zhicheng.approvals.models import Case, ServiceItem, Task
 from zhicheng.approvals.schemas import REASON_MIN
@@ -74,7 +74,7 @@ def enter(
         case,
         "stage",
         today,
-        f"进入{stage.name}环节：{'、'.join(names.get(o, str(o)) for o in orgs)}",
+        wording.stage_entered(stage, (names.get(o, str(o)) for o in orgs)),
         stage_kind=stage.kind,
         orgs=orgs,
         round=round_,
@@ -84,8 +84,7 @@ def enter(
         uow,
         case,
         "stage",
-        f"您的办件 {case.number} 进入{stage.name}环节",
-        f"case {case.number}: {stage.kind} stage",
+        *wording.stage_message(case.number, stage),
         stage=stage.id,
         due_on=clock.due_on.isoformat(),
     )
@@ -123,13 +122,12 @@ def conclude(
     task, org_name = next((t, name) for t, name in rows if t.id == task_id)  # tasks are never deleted
     check_review_task(task)
     _conclude(uow, case, task, approve, reason, version)
-    label = "审查同意" if approve else "审查不同意"
     cases.event(
         uow,
         case,
         "reviewed",
         today,
-        f"{org_name or task.org_id}{label}" + (f"：{reason.strip()}" if reason.strip() else ""),
+        wording.reviewed(org_name or str(task.org_id), approve, reason),
         task=task.id,
         org_id=task.org_id,
         approve=approve,
@@ -321,18 +319,13 @@ def decide(
         case,
         "decided",
         today,
-        "准予许可" + (f"：{reason.strip()}" if reason.strip() else ""),
+        wording.approved(reason),
         outcome="approved",
         certificate_no=case.certificate_no,
     )
     uow.record("approvals:case:approve", f"case:{case.id}", {"certificate_no": case.certificate_no})
     cases.tell(
-        uow,
-        case,
-        "approved",
-        f"您的申请 {case.number} 已准予许可",
-        f"application {case.number} approved",
-        certificate_no=case.certificate_no,
+        uow, case, "approved", *wording.approved_message(case.number), certificate_no=case.certificate_no
     )
     if stage.next:
         enter(uow, case, flow, stage.next, today, tasks)
@@ -367,19 +360,12 @@ def deliver(
         case,
         "delivered",
         today,
-        f"{DELIVERY[method]}"
-        + (f"，单号 {tracking_no}" if tracking_no else "")
-        + (f"：{note}" if note else ""),
+        wording.delivered(method, tracking_no, note),
         method=method,
     )
     uow.record("approvals:case:deliver", f"case:{case.id}", {"method": method, "tracking_no": tracking_no})
     cases.tell(
-        uow,
-        case,
-        "delivered",
-        f"您的办件 {case.number} 已办结（{DELIVERY[method]}）",
-        f"case {case.number} completed ({method})",
-        tracking_no=tracking_no,
+        uow, case, "delivered", *wording.delivered_message(case.number, method), tracking_no=tracking_no
     )
     return case
 
