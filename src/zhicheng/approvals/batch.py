@@ -87,11 +87,7 @@ def run(db: Database, steps: list[Step]) -> list[dict[str, Any] | BaseException]
 
 
 def _commit(db: Database, steps: list[Step]) -> list[Any]:
-    bind = db.writer_sessions.kw["bind"]
-    if isinstance(bind, Connection):  # tests: one connection, each commit a savepoint
-        with bind.begin_nested():
-            return _apply(bind, steps)
-    with db.write_turn(), bind.begin() as conn:
+    with db.write_transaction() as conn:
         return _apply(conn, steps)
 
 

@@ -26,8 +26,6 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
 from zhicheng.cityops import intake, vocab
 from zhicheng.cityops.batch_write import MAX_BATCH, Item, write
 from zhicheng.cityops.intake import Outcome, Rules, _url
@@ -82,11 +80,7 @@ def run(db: Database, items: list[Item]) -> list[Outcome | BaseException]:
 def _commit(db: Database, items: list[Item]) -> list[Outcome | DomainError]:
     """One transaction on a Core connection (no ORM session: nothing here needs one); on SQLite it begins
     holding the write lock, as a unit of work does (core.db)."""
-    bind = db.writer_sessions.kw["bind"]
-    if isinstance(bind, Connection):  # tests: one connection, each commit a savepoint
-        with bind.begin_nested():
-            return write(bind, _url(bind), items)
-    with db.write_turn(), bind.begin() as conn:
+    with db.write_transaction() as conn:
         return write(conn, _url(conn), items)
 
 

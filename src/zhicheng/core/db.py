@@ -265,6 +265,19 @@ class Database:
             yield conn
 
     @contextmanager
+    def write_transaction(self) -> Iterator[Connection]:
+        """A Core connection in a write transaction committed at the end (rolled back on error), for the group
+        commits: on a SQLite file it waits for this process's turn (write_turn) and begins holding the write
+        lock, as a unit of work does. Tests bound to one connection get a savepoint of it."""
+        bound = self.writer_sessions.kw["bind"]
+        if isinstance(bound, Connection):
+            with bound.begin_nested():
+                yield bound
+            return
+        with self.write_turn(), bound.begin() as conn:
+            yield conn
+
+    @contextmanager
     def write_turn(self) -> Iterator[None]:
         """On a SQLite file, wait here for the write lock instead of in SQLite: a writer that finds the lock
         taken polls it in SQLite's busy handler, sleeping 1, 2, 5, 10… ms between tries, so two busy
