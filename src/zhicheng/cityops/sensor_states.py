@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
 from zhicheng.cityops.sensor_models import SensorState
+from zhicheng.core.bulk import Procs, processed
 from zhicheng.core.db import json_rows_insert
 
 TABLE = SensorState.__table__
@@ -25,7 +25,6 @@ COLUMNS = (*KEY, "value", "at", "alarm", "breaches", "rule_id", "alarm_at", "cas
 # one state, in COLUMNS' order
 Row = tuple[int, str, float, dt.datetime, bool, int, int | None, dt.datetime | None, int | None]
 
-Procs = list[tuple[int, Callable[[Any], Any]]]
 _built: dict[tuple[str, str], tuple[str, str, Procs, Procs]] = {}
 
 
@@ -64,17 +63,6 @@ def _statements(conn: Connection) -> tuple[str, str, Procs, Procs]:
     return found
 
 
-def _processed(rows: Iterable[Sequence[Any]], procs: Procs) -> list[tuple[Any, ...]]:
-    out = []
-    for r in rows:
-        row = list(r)
-        for i, p in procs:
-            if row[i] is not None:
-                row[i] = p(row[i])
-        out.append(tuple(row))
-    return out
-
-
 def load(conn: Connection, sensor_ids: Iterable[int]) -> dict[tuple[int, str], Row]:
     """The states of every metric of these sensors, by (sensor id, metric); locked FOR UPDATE until the
     transaction ends on PostgreSQL (SQLite: the unit of work already holds the database's write lock)."""
@@ -84,7 +72,7 @@ def load(conn: Connection, sensor_ids: Iterable[int]) -> dict[tuple[int, str], R
         param = "{" + ",".join(map(str, ids)) + "}"
     else:
         param = json.dumps(ids)
-    rows = _processed(conn.exec_driver_sql(read, (param,)).all(), procs)
+    rows = processed(conn.exec_driver_sql(read, (param,)).all(), procs)
     return {(r[0], r[1]): r for r in rows}  # type: ignore[misc]
 
 
@@ -94,7 +82,7 @@ def write(conn: Connection, rows: list[Row]) -> None:
     if not rows:
         return
     _read, sql, procs, _results = _statements(conn)
-    params = _processed(rows, procs)
+    params = processed(rows, procs)
     if conn.dialect.name == "postgresql":
         # times as ISO 8601 with their offset (UTC, from the bind processor); NaN has no JSON form
         conn.exec_driver_sql(sql, (json.dumps(params, default=dt.datetime.isoformat, allow_nan=False),))

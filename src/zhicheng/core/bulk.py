@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -112,16 +112,21 @@ def select(
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, (param,))
-        found = cursor.fetchall()
+        fetched = cursor.fetchall()
     finally:
         cursor.close()
+    return [into(zip(cols, row, strict=True)) for row in processed(fetched, procs)]
+
+
+def processed(rows: Iterable[Sequence[Any]], procs: Procs) -> list[tuple[Any, ...]]:
+    """The rows with each processor applied to its column's value, where not null."""
     out = []
-    for r in found:
+    for r in rows:
         row = list(r)
         for i, p in procs:
             if row[i] is not None:
                 row[i] = p(row[i])
-        out.append(into(zip(cols, row, strict=True)))
+        out.append(tuple(row))
     return out
 
 

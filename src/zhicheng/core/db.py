@@ -51,19 +51,15 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; use aware datetimes (core.db.utcnow)")
-        value = value.astimezone(dt.UTC)
+        value = _to_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+        return None if value is None else _read_utc(value)
 
     # On SQLite, one step each way instead of SQLAlchemy's two (the decorator's, then DATETIME's format and
     # regular expression), to the same text: 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC. Every timestamp written
-    # or read pays it (tests/core/test_db_types.py holds them to SQLAlchemy's own processing).
+    # or read pays it (tests/core/test_bulk.py holds them to the two steps above and SQLAlchemy's own).
     def bind_processor(self, dialect: Any) -> Any:
         return _sqlite_utc_text if dialect.name == "sqlite" else super().bind_processor(dialect)
 
@@ -74,10 +70,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 def _sqlite_utc_text(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given; use aware datetimes (core.db.utcnow)")
-    if value.tzinfo is not dt.UTC:
-        value = value.astimezone(dt.UTC)
+    value = _to_utc(value)
     text = value.isoformat(" ")  # '… HH:MM:SS[.ffffff]+00:00': cut, the quickest way to the stored form
     return text[:26] if value.microsecond else text[:19] + ".000000"
 
@@ -88,8 +81,19 @@ def _sqlite_utc_time(value: str | None) -> dt.datetime | None:
     try:
         return dt.datetime.fromisoformat(value + "+00:00")  # far quicker than parsing, then .replace(tzinfo)
     except ValueError:  # a text with an offset of its own, or a date alone
-        found = dt.datetime.fromisoformat(value)
-        return found.replace(tzinfo=dt.UTC) if found.tzinfo is None else found.astimezone(dt.UTC)
+        return _read_utc(dt.datetime.fromisoformat(value))
+
+
+def _to_utc(value: dt.datetime) -> dt.datetime:
+    """A time to store: aware, in UTC. A naive one is refused: which zone it meant is unknown."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; use aware datetimes (core.db.utcnow)")
+    return value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)
+
+
+def _read_utc(value: dt.datetime) -> dt.datetime:
+    """A time read back: naive ones were stored in UTC."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 @cache
