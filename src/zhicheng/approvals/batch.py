@@ -103,6 +103,7 @@ def _apply(conn: Connection, steps: list[Step]) -> list[Any]:
     with Session(bind=conn) as s:  # the calendar in force, cached per generation (core.calendar)
         lean = Steps(st, calendar.calendar(s))
     deferred: set[Any] = set()  # the cases (and submissions) whose later steps must wait for the services
+    today = shanghai_today()  # the batch's day: its steps commit together
     out: list[Any] = []
     for step in steps:
         key = _key(st, step)
@@ -110,7 +111,7 @@ def _apply(conn: Connection, steps: list[Step]) -> list[Any]:
             out.append(_DEFERRED)
             continue
         try:
-            out.append(_lean(lean, step))
+            out.append(_lean(lean, step, step.today or today))
         except Defer:
             deferred.add(key)
             out.append(_DEFERRED)
@@ -128,8 +129,7 @@ def _key(st: State, step: Step) -> Any:
     return step.case_id
 
 
-def _lean(lean: Steps, s: Step) -> dict[str, Any]:
-    on = s.today or shanghai_today()
+def _lean(lean: Steps, s: Step, on: dt.date) -> dict[str, Any]:
     a = s.actor
     if s.kind == "submit":
         case, new = lean.submit(a, s.application, s.party_id or 0, s.token, on)
