@@ -12,13 +12,17 @@ in its own unit of work after the batch commits, and so do the later steps of th
 transaction itself fails, every step runs alone; one bad step never sinks the others. Nothing is answered
 before the commit that holds it.
 
-`run` takes a list of steps. Not yet used by the routes: a front end gathering concurrent requests into
-batches (as cityops.batch's) is still to come; the benchmark calls `run` directly."""
+`run` takes a list of steps; `submit` is the routes' way in: a thread hands over its step and waits, and the
+steps of concurrent requests form one batch (core.batching). A route checks the caller's rights in a read
+first; the step carries the stage they were checked at (`stage`) and is refused with a conflict if the case
+has moved on by the time it applies."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +34,7 @@ from zhicheng.approvals import cases as case_steps
 from zhicheng.approvals.batch_state import State
 from zhicheng.approvals.batch_steps import Defer, Steps, own_hooks_only
 from zhicheng.approvals.schemas import AcceptIn, CaseIn
+from zhicheng.core.batching import Batcher
 from zhicheng.core.calendar import queries as calendar
 from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.db import Actor, Database, unit_of_work
@@ -59,6 +64,7 @@ class Step:
     tracking_no: str | None = None
     note: str = ""
     today: dt.date | None = None
+    stage: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -68,6 +74,21 @@ class Step:
 
 
 _DEFERRED = object()
+
+
+MAX_BATCH = 500
+_batchers: weakref.WeakKeyDictionary[Database, Batcher[Step, dict[str, Any]]] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def submit(db: Database, step: Step) -> dict[str, Any]:
+    """One step from a thread (a route), answered once the commit that holds it is done, grouped with the
+    steps of concurrent requests of this process; raises the step's own error."""
+    found = _batchers.get(db)
+    if found is None:
+        with _lock:
+            found = _batchers.setdefault(db, Batcher(lambda steps: run(db, steps), MAX_BATCH))
+    return found.submit(step)
 
 
 def run(db: Database, steps: list[Step]) -> list[dict[str, Any] | BaseException]:
@@ -135,17 +156,19 @@ def _lean(lean: Steps, s: Step, on: dt.date) -> dict[str, Any]:
         case, new = lean.submit(a, s.application, s.party_id or 0, s.token, on)
         return _case(case) | {"new": new}
     if s.kind == "accept":
-        return _case(lean.accept(a, s.case_id or 0, s.acceptance or AcceptIn(), on))
+        return _case(lean.accept(a, s.case_id or 0, s.acceptance or AcceptIn(), on, s.stage))
     if s.kind == "conclude":
         return _task(lean.conclude(a, s.task_id or 0, s.approve, s.reason, s.version, on))
     if s.kind == "decide":
-        return _case(lean.decide(a, s.case_id or 0, s.approve, s.reason, s.version, on))
-    return _case(lean.deliver(a, s.case_id or 0, s.method, s.tracking_no, s.note, on))
+        return _case(lean.decide(a, s.case_id or 0, s.approve, s.reason, s.version, on, s.stage))
+    return _case(lean.deliver(a, s.case_id or 0, s.method, s.tracking_no, s.note, on, s.stage))
 
 
 def _alone(db: Database, s: Step) -> dict[str, Any]:
     """The step through the services, in its own unit of work (as its route would run it)."""
     with unit_of_work(db, s.actor) as uow:
+        if s.stage is not None and s.case_id is not None:
+            case_steps.check_stage(case_steps.lock(uow, s.case_id), s.stage)
         if s.kind == "submit":
             party = case_steps.own_party(uow.session, s.party_id or 0)
             case, new = case_steps.submit(uow, s.application, party, s.token, s.today)  # type: ignore[arg-type]

@@ -41,11 +41,12 @@ class Steps:
 
     # --- what every step shares (cases.py) ------------------------------------------------------------
 
-    def lock(self, case_id: int, version: int | None = None) -> Row:
+    def lock(self, case_id: int, version: int | None = None, stage: str | None = None) -> Row:
         case = self.st.cases.get(case_id)
         if case is None:
             raise services.case_not_found(case_id)
         services.check_version(case, version)
+        services.check_stage(case, stage)
         return case
 
     def no_paused_clocks(self, case: Row) -> None:
@@ -218,10 +219,10 @@ class Steps:
         self.tell(case, "submitted", *wording.submitted_message(case["number"]))
         return case, True
 
-    def accept(self, a: Actor, case_id: int, data: Any, on: dt.date) -> Row:
+    def accept(self, a: Actor, case_id: int, data: Any, on: dt.date, stage: str | None = None) -> Row:
         if data.rongque:
             raise Defer
-        case = self.lock(case_id, data.version)
+        case = self.lock(case_id, data.version, stage)
         services.expect(case, "submitted")
         self.no_paused_clocks(case)
         found = services.check_case(self.st.snapshot(case), case["form"], self.st.materials[case_id])
@@ -365,9 +366,16 @@ class Steps:
         return task
 
     def decide(
-        self, a: Actor, case_id: int, approve: bool, reason: str, version: int | None, on: dt.date
+        self,
+        a: Actor,
+        case_id: int,
+        approve: bool,
+        reason: str,
+        version: int | None,
+        on: dt.date,
+        stage: str | None = None,
     ) -> Row:
-        case = self.lock(case_id, version)
+        case = self.lock(case_id, version, stage)
         services.expect(case, "in_progress", "suspended", "correcting")
         flow = self.st.flow(case)
         stage = flow.stage(case["stage"])
@@ -393,10 +401,17 @@ class Steps:
         return case
 
     def deliver(
-        self, a: Actor, case_id: int, method: str, tracking_no: str | None, note: str, on: dt.date
+        self,
+        a: Actor,
+        case_id: int,
+        method: str,
+        tracking_no: str | None,
+        note: str,
+        on: dt.date,
+        stage: str | None = None,
     ) -> Row:
         review.check_delivery(method, tracking_no)
-        case = self.lock(case_id)
+        case = self.lock(case_id, None, stage)
         services.expect(case, "delivering")
         self.no_paused_clocks(case)
         now = utcnow()

@@ -1,6 +1,11 @@
 """JSON routes of applications and cases under /api/v1/approvals: uploads, the live check, idempotent
 submission, the case and its timeline, supplements and corrections, one-window acceptance, decision, delivery,
-pauses. Every route declares its permission; every case is then checked against the caller (access.py)."""
+pauses. Every route declares its permission; every case is then checked against the caller (access.py).
+
+The steps of the common path (submit, accept, conclude, decide, deliver) go through the group commit
+(approvals.batch): the caller's rights are checked in a read, the step joins the steps of concurrent requests
+in one transaction (refused with 409 if the case has left the stage the rights were checked at), and the
+answer shows the case as committed."""
 
 from __future__ import annotations
 
@@ -9,7 +14,18 @@ from typing import Any
 from fastapi import APIRouter, File, Header, Query, Response, UploadFile
 from sqlalchemy import select
 
-from zhicheng.approvals import acceptance, access, cases, checks, config, corrections, files, queries, review
+from zhicheng.approvals import (
+    acceptance,
+    access,
+    batch,
+    cases,
+    checks,
+    config,
+    corrections,
+    files,
+    queries,
+    review,
+)
 from zhicheng.approvals.models import ItemVersion, Upload
 from zhicheng.approvals.permissions import ACCEPT, APPLY, DECIDE, REVIEW, SUPERVISE
 from zhicheng.approvals.schemas import (
@@ -42,6 +58,13 @@ router = APIRouter(prefix="/api/v1/approvals", tags=["approvals"])
 
 def _shown(s: Any, case: Any, conf: Any, staff: bool = True) -> dict[str, Any]:
     return queries.case_out(s, case, warn_days=config.warn_days(conf), staff=staff)
+
+
+def _step(db: Any, conf: Any, step: batch.Step) -> dict[str, Any]:
+    """The step through the group commit, then its case as committed."""
+    done = batch.submit(db, step)
+    with db.read() as s:
+        return _shown(s, queries.case(s, done.get("case_id", done["id"])), conf) | {"new": done.get("new")}
 
 
 @router.post("/uploads", response_model=UploadOut, status_code=201)
@@ -89,14 +112,19 @@ def submit(
             "请提供幂等键（Idempotency-Key 请求头或 client_token），以免重复提交产生两个办件",
             "send an Idempotency-Key header (or client_token): a retry must not make a second case",
         )
-    with unit_of_work(db, me.actor) as uow:
-        s = uow.session
-        for_others = me.actor.kind == "system" or bool(me.paths(ACCEPT))
-        party = cases.resolve_party(
-            uow, access.own_party(s, me), body.applicant, for_others, verifier(conf.realname_provider)
-        )
-        case, created = cases.submit(uow, body, party, token)
-        out = _shown(s, case, conf)
+    with db.read() as s:
+        own = access.own_party(s, me)
+    if own is not None and body.applicant is None:  # for oneself: the group commit
+        out = _step(db, conf, batch.Step("submit", me.actor, application=body, party_id=own, token=token))
+        created = out.pop("new")
+    else:  # for another applicant, who may have to be registered first: one unit of work
+        with unit_of_work(db, me.actor) as uow:
+            s = uow.session
+            for_others = me.actor.kind == "system" or bool(me.paths(ACCEPT))
+            verify = verifier(conf.realname_provider)
+            party = cases.resolve_party(uow, own, body.applicant, for_others, verify)
+            case, created = cases.submit(uow, body, party, token)
+            out = _shown(s, case, conf)
     if not created:
         response.status_code = 200
         out["replayed"] = True
@@ -194,10 +222,10 @@ def supply(case_id: int, body: SupplyIn, db: DB, me: Me, conf: Conf) -> dict:
 @declare(ACCEPT)
 def accept(case_id: int, body: AcceptIn, db: DB, me: Me, conf: Conf) -> dict:
     """受理, or 容缺受理 (`rongque`) with a supplement deadline; starts the limits and the flow."""
-    with unit_of_work(db, me.actor) as uow:
-        access.require_window(uow.session, me, queries.case(uow.session, case_id))
-        case = acceptance.accept(uow, case_id, body)
-        return _shown(uow.session, case, conf)
+    with db.read() as s:
+        case = queries.case(s, case_id)
+        access.require_window(s, me, case)
+    return _step(db, conf, batch.Step("accept", me.actor, case_id=case_id, acceptance=body, stage=case.stage))
 
 
 @router.post("/cases/{case_id}/refuse", response_model=CaseOut)
@@ -248,20 +276,38 @@ def resume(case_id: int, db: DB, me: Me, conf: Conf) -> dict:
 def decide(case_id: int, body: DecideIn, db: DB, me: Me, conf: Conf) -> dict:
     """准予 or 不予许可 (with reasons). An approval issues the certificate; it is refused while 容缺 materials
     are still missing."""
-    with unit_of_work(db, me.actor) as uow:
-        access.require_stage(uow.session, me, queries.case(uow.session, case_id), DECIDE)
-        case = review.decide(uow, case_id, body.approve, body.reason, body.version)
-        return _shown(uow.session, case, conf)
+    with db.read() as s:
+        case = queries.case(s, case_id)
+        access.require_stage(s, me, case, DECIDE)
+    step = batch.Step(
+        "decide",
+        me.actor,
+        case_id=case_id,
+        approve=body.approve,
+        reason=body.reason,
+        version=body.version,
+        stage=case.stage,
+    )
+    return _step(db, conf, step)
 
 
 @router.post("/cases/{case_id}/deliver", response_model=CaseOut)
 @declare(ACCEPT)
 def deliver(case_id: int, body: DeliverIn, db: DB, me: Me, conf: Conf) -> dict:
     """Delivery of the result: online, at the window, or by mail with a tracking number; ends the case."""
-    with unit_of_work(db, me.actor) as uow:
-        access.require_stage(uow.session, me, queries.case(uow.session, case_id), ACCEPT)
-        case = review.deliver(uow, case_id, body.method, body.tracking_no, body.note)
-        return _shown(uow.session, case, conf)
+    with db.read() as s:
+        case = queries.case(s, case_id)
+        access.require_stage(s, me, case, ACCEPT)
+    step = batch.Step(
+        "deliver",
+        me.actor,
+        case_id=case_id,
+        method=body.method,
+        tracking_no=body.tracking_no,
+        note=body.note,
+        stage=case.stage,
+    )
+    return _step(db, conf, step)
 
 
 @router.post("/tasks/{task_id}/conclude", response_model=CaseOut)
@@ -269,7 +315,9 @@ def deliver(case_id: int, body: DeliverIn, db: DB, me: Me, conf: Conf) -> dict:
 def conclude(task_id: int, body: ConcludeIn, db: DB, me: Me, conf: Conf) -> dict:
     """A department's review conclusion (approve, or reject with reasons). Send the task `version` you saw: if
     another reviewer acted first, the answer is 409."""
-    with unit_of_work(db, me.actor) as uow:
-        access.require_task(uow.session, me, queries.task(uow.session, task_id), REVIEW)
-        task = review.conclude(uow, task_id, body.approve, body.reason, body.version)
-        return _shown(uow.session, queries.case(uow.session, task.case_id), conf)
+    with db.read() as s:
+        access.require_task(s, me, queries.task(s, task_id), REVIEW)
+    step = batch.Step(
+        "conclude", me.actor, task_id=task_id, approve=body.approve, reason=body.reason, version=body.version
+    )
+    return _step(db, conf, step)

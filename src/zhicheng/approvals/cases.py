@@ -60,6 +60,16 @@ def check_version(case: Any, version: int | None) -> None:
         )
 
 
+def check_stage(case: Any, stage: str | None) -> None:
+    """Conflict when the case has left the stage the caller's rights were checked at (a route checks them in
+    a read before its step joins a group commit, approvals.batch)."""
+    if stage is not None and stage != case.stage:
+        raise Conflict(
+            f"办件 {case.number} 已进入其他环节，请刷新后重试",
+            f"case {case.number} has moved on to stage {case.stage}; reload and try again",
+        )
+
+
 def expect(case: Any, *statuses: str) -> None:
     if case.status not in statuses:
         raise Conflict(

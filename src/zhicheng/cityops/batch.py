@@ -13,9 +13,9 @@ A report that breaks a rule in the batch (outside the city, unknown category) ge
 nothing; the others go on. If the transaction itself fails, each report is retried alone, so one bad report
 never sinks the others. Every caller is answered only after the commit that holds its report.
 
-Two front ends gather the batches without a timer: `Batcher.submit` for threads (leader and followers, as
-core.audit.group), `LoopBatcher.submit` for coroutines (cityops.lane: the batch runs in a worker thread
-while the event loop reads the next requests, which form the next batch)."""
+Two front ends gather the batches without a timer (core.batching): `Batcher.submit` for threads,
+`LoopBatcher.submit` for coroutines (cityops.lane: the batch runs in a worker thread while the event loop
+reads the next requests, which form the next batch)."""
 
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ import asyncio
 import datetime as dt
 import threading
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
 from zhicheng.cityops import intake, vocab
 from zhicheng.cityops.batch_write import MAX_BATCH, Item, write
 from zhicheng.cityops.intake import Outcome, Rules, _url
 from zhicheng.cityops.schemas import ReportIn
+from zhicheng.core import batching
 from zhicheng.core.db import Actor, Database, utcnow
 from zhicheng.core.errors import DomainError, Invalid
 
@@ -84,102 +84,25 @@ def _commit(db: Database, items: list[Item]) -> list[Outcome | DomainError]:
         return write(conn, _url(conn), items)
 
 
-def _answer(result: Outcome | BaseException) -> Outcome:
-    if isinstance(result, BaseException):
-        raise result
-    return result
+# --- front ends: threads and coroutines (core.batching) -----------------------------------------------------
 
 
-# --- front ends: threads and coroutines ---------------------------------------------------------------
-
-
-@dataclass
-class _Slot:
-    item: Item
-    done: bool = False
-    result: Outcome | BaseException | None = None
-
-
-class Batcher:
-    """Threads hand over a report and wait; the first to find nobody writing leads: it takes every report
-    queued so far (up to MAX_BATCH), writes them in one transaction and wakes their callers. Reports that
-    arrive meanwhile form the next batch. Alone, a report is a batch of one."""
+class Batcher(batching.Batcher[Item, Outcome]):
+    """Threads hand over a report and wait for the commit that holds it (leader and followers)."""
 
     def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
+        super().__init__(lambda items: run(db, items), max_batch)
         self.db = db
-        self.max_batch = max_batch
-        self.cond = threading.Condition()
-        self.queue: list[_Slot] = []
-        self.writing = False
-
-    def submit(self, item: Item) -> Outcome:
-        slot = _Slot(item)
-        with self.cond:
-            self.queue.append(slot)
-            while self.writing and not slot.done:
-                self.cond.wait()
-            if slot.done:
-                return _answer(slot.result)  # type: ignore[arg-type]
-            self.writing = True
-            batch, self.queue = self.queue[: self.max_batch], self.queue[self.max_batch :]
-        results: list[Outcome | BaseException] = []
-        try:
-            results = run(self.db, [s.item for s in batch])
-        except BaseException as exc:  # not a report's failure (an interrupt): nobody of the batch is stored
-            results = [exc] * len(batch)
-        finally:
-            with self.cond:
-                for s, r in zip(batch, results, strict=False):
-                    s.done, s.result = True, r
-                for s in batch[len(results) :]:
-                    s.done, s.result = True, RuntimeError("report not written")
-                self.writing = False
-                self.cond.notify_all()
-        return _answer(slot.result)  # type: ignore[arg-type]
 
 
-class LoopBatcher:
-    """The same for coroutines: each awaits its report's commit. A batch runs in a worker thread; the
-    requests read meanwhile wait in `pending` and form the next one. `lanes` batches may be in flight at
-    once; one by default (two on PostgreSQL measured no faster and cost more CPU per report, as the
-    batches get smaller; and batches in flight together that hold reports of one class nearby wait for
-    each other's commit, cityops.dedupe)."""
+class LoopBatcher(batching.LoopBatcher[Item, Outcome]):
+    """The same for coroutines (cityops.lane). One lane: two on PostgreSQL measured no faster and cost more
+    CPU per report, as the batches get smaller; and batches in flight together that hold reports of one
+    class nearby wait for each other's commit (cityops.dedupe)."""
 
-    def __init__(self, db: Database, max_batch: int = MAX_BATCH, lanes: int | None = None) -> None:
+    def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
+        super().__init__(lambda items: run(db, items), max_batch)
         self.db = db
-        self.max_batch = max_batch
-        self.lanes = lanes if lanes is not None else 1
-        self.pending: list[tuple[Item, asyncio.Future[Outcome]]] = []
-        self.running = 0
-
-    async def submit(self, item: Item) -> Outcome:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[Outcome] = loop.create_future()
-        self.pending.append((item, done))
-        if self.running < self.lanes:
-            self.running += 1
-            loop.create_task(self._drain())
-        return await done
-
-    async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            await asyncio.sleep(0)  # let the requests already read this turn join the first batch
-            while self.pending:
-                batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
-                try:
-                    results = await loop.run_in_executor(None, run, self.db, [it for it, _ in batch])
-                except BaseException as exc:
-                    results = [exc] * len(batch)
-                for (_, done), r in zip(batch, results, strict=True):
-                    if done.done():
-                        continue
-                    if isinstance(r, BaseException):
-                        done.set_exception(r)
-                    else:
-                        done.set_result(r)
-        finally:
-            self.running -= 1
 
 
 _batchers: weakref.WeakKeyDictionary[Database, Batcher] = weakref.WeakKeyDictionary()
