@@ -139,6 +139,14 @@ def summary(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                         f"of {len(g['ratios'])} paired runs; {g['ratio_reload']:.2f}× (read back)",
                     )
                 )
+                rows.append(
+                    (
+                        "approvals group commit through the routes' front end, 200 threads",
+                        dialect,
+                        f"{g['threads_per_second']:,.0f} steps/s = {g['ratio_threads']:.2f}× SpiffWorkflow "
+                        f"(memory), median of {len(g['ratios_threads'])} paired runs",
+                    )
+                )
     for r in results.get("inbox", []):
         i, c = r["inbox"], r["scan"]
         rows.append(

@@ -29,6 +29,7 @@ DAY = dt.date(2026, 11, 23)  # a Monday
 WINDOW = Actor(kind="user", name="window", user_id=None)
 REVIEWER = Actor(kind="user", name="reviewer")
 CODE = "320100-XK-0009"
+_CLOCK_TAGS = ("calendar:clock:start", "calendar:clock:stop")
 
 
 @pytest.fixture
@@ -208,7 +209,13 @@ def test_a_batch_leaves_the_rows_the_services_leave(db: Database, world: W, plai
     monkeypatch.setattr(batch, "_alone", None)  # every step of this case on the lean path
     by_batch = _rows(db, _by_batch(db, world, "batch-00001"))
     assert by_services["case"][0]["status"] == "completed"
-    assert len(by_services["audit"]) >= 15 and len(by_services["messages"]) == 7
+    assert len(by_services["messages"]) == 7
+    # one record per step and stage entered; the clocks each step started and stopped ride in its record
+    audit = by_services["audit"]
+    assert len(audit) == 11 and not [r for r in audit if r["tag"].startswith("calendar:")]
+    noted = [(n["tag"], n["subject"]) for r in audit for n in r["change"].get("with", [])]
+    clocks = {s for _, s in noted}
+    assert len(clocks) == 6 and sorted(noted) == sorted({(k, s) for _, s in noted for k in _CLOCK_TAGS})
     for table in by_services:
         assert by_batch[table] == by_services[table], table
 

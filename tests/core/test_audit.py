@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select, text, update
 
@@ -136,6 +138,40 @@ def test_unaudited_write_is_refused(db) -> None:  # noqa: ANN001
             uow.session.add(Division(code="320106", name="鼓楼区", level="county", parent_code="320100"))
     with db.read() as s:
         assert s.get(Division, "320106") is None
+
+
+def test_notes_ride_in_the_next_record_and_none_is_lost(db) -> None:  # noqa: ANN001
+    """A clock started inside a use case is a note: part of the use case's next record (under `with`); a
+    note no record follows becomes a record of its own; notes count as audit for a write."""
+    with db.read() as s:
+        before = s.scalar(select(AuditRecord.id).order_by(AuditRecord.id.desc()).limit(1)) or 0
+    with unit_of_work(db, ME) as uow:
+        uow.note("calendar:clock:start", "clock:1", {"due_on": "2026-12-01"})
+        uow.note("calendar:clock:stop", "clock:0", {"on": "2026-11-23"})
+        uow.record("test:thing:do", "thing:1", {"n": 1})
+        uow.note("calendar:clock:stop", "clock:1", {"on": "2026-11-24"})
+    with unit_of_work(db, ME) as uow:  # a write whose only audit is a note is audited
+        uow.session.add(Division(code="320106", name="鼓楼区", level="county", parent_code="320100"))
+        uow.note("calendar:clock:start", "clock:2", {})
+    with db.read() as s:
+        rows = s.execute(
+            select(AuditRecord.tag, AuditRecord.subject, AuditRecord.change)
+            .where(AuditRecord.id > before)
+            .order_by(AuditRecord.id)
+        ).all()
+    assert [(r.tag, r.subject) for r in rows] == [
+        ("test:thing:do", "thing:1"),
+        ("calendar:clock:stop", "clock:1"),
+        ("calendar:clock:start", "clock:2"),
+    ]
+    assert json.loads(rows[0].change) == {
+        "n": 1,
+        "with": [
+            {"tag": "calendar:clock:start", "subject": "clock:1", "change": {"due_on": "2026-12-01"}},
+            {"tag": "calendar:clock:stop", "subject": "clock:0", "change": {"on": "2026-11-23"}},
+        ],
+    }
+    assert json.loads(rows[1].change) == {"on": "2026-11-24"}
 
 
 def test_bad_tag_is_refused(db) -> None:  # noqa: ANN001

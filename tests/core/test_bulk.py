@@ -5,6 +5,7 @@ SQLAlchemy's own processing writes."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import Boolean, Column, Date, Integer, MetaData, String, Table, insert, select
@@ -13,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 
 from zhicheng.core import bulk
-from zhicheng.core.db import BigId, JSONType, UTCDateTime
+from zhicheng.core.db import BigId, JSONType, UTCDateTime, json_text
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -143,7 +144,6 @@ def test_sqlite_dates_keep_sqlalchemys_own_text() -> None:
         assert bulk._bind_processor(Date(), d)(day) == theirs(day)
 
 
-
 def test_a_table_a_cache_watches_is_refused(conn) -> None:  # noqa: ANN001
     """Only a Session's writes move a cache's generation (core.cache): bulk must not write such a table."""
     from zhicheng.core.auth.models import Role
@@ -168,3 +168,46 @@ def test_sqlite_times_with_an_offset_of_their_own_still_read_as_utc() -> None:
     read = UTCDateTime()._cached_result_processor(sqlite.dialect(), None)
     assert read("2026-11-21 09:30:00+08:00") == dt.datetime(2026, 11, 21, 1, 30, tzinfo=dt.UTC)
     assert read("2026-11-21 01:30:00").tzinfo is dt.UTC
+
+
+def test_among_matches_a_list_given_as_one_parameter(conn) -> None:  # noqa: ANN001
+    """`among`: ids or texts, none, and more values than SQLite allows variables in one statement."""
+    bulk.insert(conn, THINGS, [{**_rows()[1], "id": i, "name": f"n{i}"} for i in range(1, 41)])
+    by_id = select(THINGS.c.id).where(bulk.among(THINGS.c.id)).order_by(THINGS.c.id)
+    by_name = select(THINGS.c.id).where(bulk.among(THINGS.c.name, "names"), THINGS.c.n == 0)
+    assert conn.execute(by_id, {"ids": [3, 1, 2, 99]}).scalars().all() == [1, 2, 3]
+    assert conn.execute(by_id, {"ids": []}).scalars().all() == []
+    assert conn.execute(by_id, {"ids": range(0, 40_000, 2)}).scalars().all() == list(range(2, 41, 2))
+    assert sorted(conn.execute(by_name, {"names": ["n5", "n7", "甲"]}).scalars()) == [5, 7]
+    text = str(by_id.compile(dialect=conn.dialect))
+    assert "json_each" in text if conn.dialect.name == "sqlite" else "= ANY" in text
+    assert "= 1" not in text.split("WHERE")[1]
+
+
+def test_json_columns_on_sqlite_are_written_by_orjson_and_read_back_alike() -> None:
+    """core.db.json_text: compact UTF-8 text; what orjson refuses, json.dumps writes; both read back as the
+    values written."""
+    value = {"名": "联审", "orgs": [3, 4], "n": 1.5, "none": None, 7: True}
+    assert json_text(value) == '{"名":"联审","orgs":[3,4],"n":1.5,"none":null,"7":true}'
+    assert json.loads(json_text(value)) == json.loads(json.dumps(value))
+    assert json.loads(json_text({"big": 2**70})) == {"big": 2**70}
+
+
+def test_sqlite_time_and_date_texts_of_one_object_again_and_of_others() -> None:
+    """The SQLite bind processors remember the last object's text (a group commit's rows share one time
+    and one day): the same object again, another one, and None each get their own text."""
+    times = UTCDateTime().bind_processor(sqlite.dialect())
+    a = dt.datetime(2026, 11, 21, 1, 2, 3, 4, tzinfo=dt.UTC)
+    b = dt.datetime(2026, 11, 21, 9, 2, 3, tzinfo=SHANGHAI)
+    got = [times(a), times(a), times(b), times(a.replace()), times(None), times(a)]
+    ta, tb = "2026-11-21 01:02:03.000004", "2026-11-21 01:02:03.000000"
+    assert got == [ta, ta, tb, ta, None, ta]
+    dates = bulk._bind_processor(Date(), sqlite.dialect())
+    d, e = dt.date(2026, 11, 21), dt.date(2026, 11, 23)
+    assert [dates(d), dates(d), dates(e), dates(None), dates(d)] == [
+        "2026-11-21",
+        "2026-11-21",
+        "2026-11-23",
+        None,
+        "2026-11-21",
+    ]

@@ -133,11 +133,13 @@ def _apply(conn: Connection, steps: list[Step]) -> list[Any]:
             continue
         try:
             out.append(_lean(lean, step, step.today or today))
+            lean.settle(step.actor)
         except Defer:
             deferred.add(key)
             out.append(_DEFERRED)
         except DomainError as exc:
             out.append(exc)
+        lean.notes.clear()  # a refused step changed nothing (its checks come first): nor may it leave notes
     st.write()
     return out
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from zhicheng.approvals import flowdef, flows
@@ -77,14 +78,14 @@ class Row(dict[str, Any]):
 
 
 def _ids(column: Any) -> Any:
-    return column.in_(bindparam("ids", expanding=True))
+    return bulk.among(column)
 
 
 _TASK_CASES = select(TASKS.c.id, TASKS.c.case_id).where(_ids(TASKS.c.id))
 _PAUSED = select(ClockPause.clock_id).where(_ids(ClockPause.clock_id)).distinct()
 _FLOWS = select(FlowVersion.id, FlowVersion.code, FlowVersion.version, FlowVersion.definition)
 _FLOWS_BY_ID = _FLOWS.where(_ids(FlowVersion.id))
-_FLOWS_BY_CODE = _FLOWS.where(FlowVersion.code.in_(bindparam("codes", expanding=True)))
+_FLOWS_BY_CODE = _FLOWS.where(bulk.among(FlowVersion.code, "codes"))
 _SNAPSHOTS = select(ItemVersion.item_id, ItemVersion.version, ItemVersion.snapshot).where(
     _ids(ItemVersion.item_id)
 )
@@ -92,12 +93,12 @@ _ORG_NAMES = select(Org.id, Org.name).where(_ids(Org.id))
 _MATERIALS = select(CaseMaterial.case_id, CaseMaterial.code, CaseMaterial.filename, CaseMaterial.size).where(
     _ids(CaseMaterial.case_id), CaseMaterial.superseded.is_(False)
 )
-_ITEMS = select(ServiceItem).where(ServiceItem.code.in_(bindparam("codes", expanding=True)))
+_ITEMS = select(ServiceItem).where(bulk.among(ServiceItem.code, "codes"))
 _ITEM_CODES = select(ServiceItem.id, ServiceItem.code).where(_ids(ServiceItem.id))
 _PARTIES = select(Party.id, Party.name, Party.kind, Party.id_number).where(_ids(Party.id))
 _LOCK_PARTIES = select(Party.id).where(_ids(Party.id)).order_by(Party.id).with_for_update()
 _TOKENS = select(CASES).where(
-    _ids(CASES.c.party_id), CASES.c.client_token.in_(bindparam("tokens", expanding=True))
+    _ids(CASES.c.party_id), bulk.among(CASES.c.client_token, "tokens")
 )
 
 
@@ -134,6 +135,7 @@ class State:
         self.notices: list[dict[str, Any]] = []
         self.audit: list[dict[str, Any]] = []
         self._ids: dict[str, Iterator[int]] = {}
+        self._read: dict[str, dict[int, tuple[Any, ...]]] = {t: {} for t in CHANGES}  # as loaded
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -144,13 +146,17 @@ class State:
         ids = sorted(case_ids | set(self.task_case.values()))
         if ids:
             self.cases = {r["id"]: r for r in bulk.select(c, CASES, "id", ids, lock=True, into=Row)}
-            for r in bulk.select(c, TASKS, "case_id", ids, into=Row):
+            self._keep(CASES, self.cases.values())
+            tasks = bulk.select(c, TASKS, "case_id", ids, into=Row)
+            self._keep(TASKS, tasks)
+            for r in tasks:
                 self.tasks[r["case_id"]].append(r)
             for r in c.execute(_MATERIALS, {"ids": ids}):
                 self.materials[r.case_id][r.code] = r
         clock_ids = sorted({case[k] for case in self.cases.values() for k in CASE_CLOCKS if case[k]})
         if clock_ids:
             self.clocks = {r["id"]: r for r in bulk.select(c, CLOCKS, "id", clock_ids, lock=True, into=Row)}
+            self._keep(CLOCKS, self.clocks.values())
             self.paused_clocks = set(c.execute(_PAUSED, {"ids": clock_ids}).scalars())
         if submits:
             self._load_submits(submits)
@@ -236,12 +242,25 @@ class State:
         if row["id"] not in self.added[table.name]:
             self.changed[table.name][row["id"]] = row
 
+    def _keep(self, table: Any, rows: Any) -> None:
+        """The changeable columns of rows as loaded, to write back only the columns a batch moved."""
+        get = itemgetter(*CHANGES[table.name])
+        self._read[table.name] = {r["id"]: get(r) for r in rows}
+
+    def _moved(self, table: Any, rows: list[Row]) -> tuple[str, ...]:
+        """The columns some of `rows` changed: an UPDATE setting the others would only rewrite their
+        indexes' entries (a case's status and dates are in several)."""
+        cols, read = CHANGES[table.name], self._read[table.name]
+        get = itemgetter(*cols)
+        now = [(get(r), read[r["id"]]) for r in rows]
+        return tuple(c for i, c in enumerate(cols) if any(a[i] != b[i] for a, b in now))
+
     def write(self) -> None:
         """Everything the batch changed, one statement per table and kind (core.bulk)."""
         c = self.conn
         for table in ADDED:
             bulk.insert(c, table, list(self.added[table.name].values()))
-            changed = self.changed[table.name]
-            bulk.update(c, table, CHANGES[table.name], (changed[i] for i in sorted(changed)))
+            changed = [self.changed[table.name][i] for i in sorted(self.changed[table.name])]
+            bulk.update(c, table, self._moved(table, changed), changed)
         for name, table in APPENDED.items():
             bulk.insert(c, table, getattr(self, name))

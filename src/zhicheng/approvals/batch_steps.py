@@ -20,7 +20,7 @@ from zhicheng.approvals.clocks import CASE, STAGE
 from zhicheng.approvals.flowdef import QUEUE, Flow, stage_orgs
 from zhicheng.core.audit.services import entry
 from zhicheng.core.calendar.clock import Calendar
-from zhicheng.core.db import Actor, utcnow
+from zhicheng.core.db import Actor, utcnow, with_notes
 
 _BLANK_CASE = dict.fromkeys(c.name for c in CASES.c)  # the columns a submission leaves empty
 
@@ -38,6 +38,8 @@ def own_hooks_only() -> bool:
 class Steps:
     def __init__(self, st: State, cal: Calendar) -> None:
         self.st, self.cal = st, cal
+        self.now = utcnow()  # the batch's time: its steps commit together
+        self.notes: list[dict[str, Any]] = []
 
     # --- what every step shares (cases.py) ------------------------------------------------------------
 
@@ -55,14 +57,14 @@ class Steps:
 
     def touch(self, case: Row) -> None:
         case["version"] += 1
-        case["updated_at"] = utcnow()
+        case["updated_at"] = self.now
         self.st.change(CASES, case)
 
     def event(self, a: Actor, case: Row, kind: str, on: dt.date, note: str, **data: Any) -> None:
         self.st.events.append(
             {
                 "case_id": case["id"],
-                "at": utcnow(),
+                "at": self.now,
                 "day": on,
                 "kind": kind,
                 "stage": case["stage"],
@@ -75,10 +77,20 @@ class Steps:
 
     def tell(self, case: Row, kind: str, zh: str, en: str, **data: Any) -> None:
         notice = hooks.Notice(case["id"], case["number"], case["party_id"], kind, zh, en, data)
-        self.st.notices.append(wiring.message_row(notice))
+        self.st.notices.append(wiring.message_row(notice, self.now))
 
     def record(self, a: Actor, tag: str, subject: str, change: dict[str, Any]) -> None:
-        self.st.audit.append(entry(a, tag, subject, change))
+        self.st.audit.append(entry(a, tag, subject, with_notes(change, self.notes), self.now))
+
+    def note(self, tag: str, subject: str, change: dict[str, Any]) -> None:
+        """UnitOfWork.note: part of the step's next record."""
+        self.notes.append({"tag": tag, "subject": subject, "change": change})
+
+    def settle(self, a: Actor) -> None:
+        """The end of a step (UnitOfWork.settle): notes no record followed become records of their own."""
+        for n in self.notes:
+            self.st.audit.append(entry(a, n["tag"], n["subject"], n["change"], self.now))
+        self.notes.clear()
 
     # --- clocks (clocks.py, core.calendar) -------------------------------------------------------------
 
@@ -98,8 +110,7 @@ class Steps:
             }
         )
         self.st.clocks[clock["id"]] = self.st.add(CLOCKS, clock)
-        self.record(
-            a,
+        self.note(
             "calendar:clock:start",
             f"clock:{clock['id']}",
             {
@@ -125,8 +136,7 @@ class Steps:
             clock["due_on"], clock["provisional"] = deadline.date, deadline.provisional
             clock["state"], clock["stopped_on"] = "stopped", day
             self.st.change(CLOCKS, clock)
-            self.record(
-                a,
+            self.note(
                 "calendar:clock:stop",
                 f"clock:{clock['id']}",
                 {"on": day.isoformat(), "due_on": clock["due_on"].isoformat()},
@@ -174,7 +184,7 @@ class Steps:
         services.check_case(snap, data.form, {}).raise_blocking()
         accept = flow.first
         window = stage_orgs(accept, item["org_id"], item["deciding_org_id"] or item["org_id"])[0]
-        now = utcnow()
+        now = self.now
         case_id = st.next_id(CASES)
         case = Row(
             _BLANK_CASE
@@ -263,7 +273,7 @@ class Steps:
         case["stage"] = stage.id
         case["status"] = "delivering" if stage.kind == "deliver" else "in_progress"
         self.touch(case)
-        now = utcnow()
+        now = self.now
         for org_id in orgs:
             task = Row(
                 {
@@ -317,7 +327,7 @@ class Steps:
         task.update(
             status="approved",
             version=task["version"] + 1,
-            concluded_at=utcnow(),
+            concluded_at=self.now,
             concluded_by=a.label,
             reason=reason.strip() or None,
         )
@@ -414,7 +424,7 @@ class Steps:
         case = self.lock(case_id, None, stage)
         services.expect(case, "delivering")
         self.no_paused_clocks(case)
-        now = utcnow()
+        now = self.now
         for t in self.st.tasks[case_id]:
             if t["stage"] == case["stage"] and t["status"] == "open":
                 t.update(status="done", concluded_at=now, concluded_by=a.label, version=t["version"] + 1)
@@ -440,7 +450,7 @@ class Steps:
     def finish(self, a: Actor, case: Row, status: str, on: dt.date) -> None:
         """cases.finish: every clock stopped, every open task cancelled."""
         self.sync(case, self.stop_clocks(a, [case[k] for k in CASE_CLOCKS], on))
-        now = utcnow()
+        now = self.now
         for t in self.st.tasks[case["id"]]:
             if t["status"] == "open":
                 t.update(status="cancelled", concluded_at=now, version=t["version"] + 1)

@@ -6,6 +6,8 @@ in the step's own transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from zhicheng.approvals import hooks
 from zhicheng.certificates import services as certificates
 from zhicheng.core.db import UnitOfWork
@@ -36,12 +38,12 @@ def tell(uow: UnitOfWork, n: hooks.Notice) -> None:
     notify.enqueue(uow, channel="site", template=STEP, **_message(n))
 
 
-def message_row(n: hooks.Notice) -> dict:
-    """The row `tell` enqueues, for approvals' group commit (which inserts a batch's messages together; a
-    site message has no address, and the party is the case's own)."""
+def message_row(n: hooks.Notice, now: dt.datetime | None = None) -> dict:
+    """The row `tell` enqueues, for approvals' group commit (which inserts a batch's messages together, at the
+    time of their commit: `now`; a site message has no address, and the party is the case's own)."""
     data = _message(n)
     title, body = templates.render(STEP, data["data"])
-    return notify.row(channel="site", template=STEP, title=title, body=body, **data)
+    return notify.row(channel="site", template=STEP, title=title, body=body, now=now, **data)
 
 
 def _message(n: hooks.Notice) -> dict:

@@ -288,6 +288,7 @@ def _play(
         reporter_uow = UnitOfWork(session=uow.session, actor=citizen, secret=uow.secret)
     out = intake.report(reporter_uow, body, channel=st.channel, today=day, idempotency_key=st.key)
     if reporter_uow is not uow:  # its audit records are written with the transaction's
+        reporter_uow.settle()
         uow.entries.extend(reporter_uow.entries)
         uow.audited += reporter_uow.audited
     if out.merged:  # it met an earlier story's open case: that story's steps are enough

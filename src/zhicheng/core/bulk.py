@@ -21,8 +21,12 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Date, Table
+from sqlalchemy import JSON, Boolean, Date, Table, bindparam
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import NullType, TypeDecorator
 
 from zhicheng.core import cache
 from zhicheng.core.db import json_rows_insert, json_rows_update
@@ -53,7 +57,7 @@ def insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
 def update(conn: Connection, table: Table, cols: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> None:
     """UPDATE each row's `cols` by its id, in the order given."""
     rows = list(rows)
-    if not rows:
+    if not rows or not cols:
         return
     _unwatched(table)
     keyed = (*cols, "id")
@@ -116,6 +120,46 @@ def select(
     finally:
         cursor.close()
     return [into(zip(cols, row, strict=True)) for row in processed(fetched, procs)]
+
+
+class _Keys(TypeDecorator[Any]):
+    """Many keys as one parameter: a JSON array on SQLite (read by json_each), a list on PostgreSQL (an
+    array for = ANY)."""
+
+    impl = NullType  # no cast of its own: psycopg sends the list as the array it makes of it
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return orjson.dumps(list(value)).decode() if dialect.name == "sqlite" else list(value)
+
+
+class among(ColumnElement[bool]):
+    """`column` is one of the values of the parameter `name` (a list given at execution): as `column.in_()`
+    with an expanding parameter, but the statement text stays the same whatever the number of values, so
+    it is compiled once and cached, and no IN (…) list meets SQLite's limit on variables."""
+
+    type = Boolean()
+    _is_implicitly_boolean = True  # a condition already: no "= 1" after it
+    inherit_cache = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("keys", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: Any, name: str = "ids") -> None:
+        self.column = column
+        self.keys = bindparam(name, type_=_Keys())
+
+
+@compiles(among, "sqlite")
+def _among_sqlite(element: among, compiler: Any, **kw: Any) -> str:
+    column, keys = compiler.process(element.column, **kw), compiler.process(element.keys, **kw)
+    return f"{column} IN (SELECT value FROM json_each({keys}))"
+
+
+@compiles(among)
+def _among(element: among, compiler: Any, **kw: Any) -> str:
+    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.keys, **kw)})"
 
 
 def processed(rows: Iterable[Sequence[Any]], procs: Procs) -> list[tuple[Any, ...]]:
@@ -184,8 +228,17 @@ def _json_value(text: str | None) -> Any:
         return json.loads(text)  # type: ignore[arg-type]
 
 
+_last_date: tuple[Any, str | None] = (None, None)
+
+
 def _date_text(value: dt.date | None) -> str | None:
-    return None if value is None else dt.date.isoformat(value)  # a datetime given: its date, as SQLAlchemy
+    global _last_date
+    last = _last_date
+    if value is last[0]:  # the same object again: a batch's day
+        return last[1]
+    text = None if value is None else dt.date.isoformat(value)  # a datetime given: its date, as SQLAlchemy
+    _last_date = (value, text)
+    return text
 
 
 def _bound(rows: list[dict[str, Any]], cols: tuple[str, ...], procs: Procs) -> list[tuple[Any, ...]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,8 +20,11 @@ TAG = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_.-]*:[a-z][a-z0-9_-]*$")
 SEAL_LOCK = 0x5A43_4155  # pg advisory lock key: one sealer at a time
 
 
-def entry(actor: Actor, tag: str, subject: str, change: dict[str, Any]) -> dict[str, Any]:
-    """The row of one audit record, checked and digested, ready to insert."""
+def entry(
+    actor: Actor, tag: str, subject: str, change: dict[str, Any], at: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The row of one audit record, checked and digested, ready to insert; `at` now unless given (a group
+    commit's records bear the time of their commit)."""
     if not TAG.match(tag):
         raise Invalid(
             f"审计标签格式应为 模块:对象:动作，收到 {tag!r}",
@@ -28,7 +32,7 @@ def entry(actor: Actor, tag: str, subject: str, change: dict[str, Any]) -> dict[
         )
     body = canonical_json(change)
     return {
-        "at": utcnow(),
+        "at": at or utcnow(),
         "actor": actor.label[:160],
         "user_id": actor.user_id,
         "org_id": actor.org_id,

@@ -196,7 +196,7 @@ def start_clocks(uow: UnitOfWork, specs: Sequence[tuple[str, str, dt.date, int]]
     held = _held(s)
     for clock in rows:
         held[clock.id] = (clock, [])
-        uow.record(
+        uow.note(
             "calendar:clock:start",
             f"clock:{clock.id}",
             {
@@ -331,7 +331,7 @@ def _stop(uow: UnitOfWork, clock: Clock, pauses: list[ClockPause], on: dt.date) 
             p.resumed_on = on
     _recompute(uow, clock, pauses, audit=False)
     clock.state, clock.stopped_on = "stopped", on
-    uow.record(
+    uow.note(
         "calendar:clock:stop", f"clock:{clock.id}", {"on": on.isoformat(), "due_on": clock.due_on.isoformat()}
     )
 

@@ -115,9 +115,11 @@ def row(
     dedupe_key: str | None = None,
     source: str | None = None,
     due_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """The pending message's row, as enqueue inserts it (and approvals' group commit, many at once)."""
-    now = utcnow()
+    """The pending message's row, as enqueue inserts it (and approvals' group commit, many at once, all at
+    the time of their commit: `now`)."""
+    now = now or utcnow()
     return {
         "recipient_party_id": recipient_party_id,
         "recipient_user_id": recipient_user_id,
