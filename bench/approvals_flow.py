@@ -27,7 +27,9 @@ have concluded) → decide → deliver: 7 persisted steps per case on both sides
   read once per round, inside the timing. Same rules, rows, timeline, messages and audit records as the
   services (tests/approvals/test_batch.py compares them row for row). It runs `--rounds` times (3), each
   time right after a SpiffWorkflow (memory) run, and the ratio reported is the median of the pairs' ratios
-  (`paired` says why).
+  (`paired` says why). Before each pair the objects alive so far are frozen out of the collector
+  (gc.freeze), as zhicheng.asgi does once the server's app is built; it holds for both sides.
+- The same through `approvals.batch.submit` from `--batch` threads, the routes' way in (`ours_threads`).
 
 Reported: steps/s per side, ours ÷ SpiffWorkflow, the time and SQL statements of each kind of step, and a
 floor: transactions/s of the least an audited step can be here (the route's unit of work, the case row locked,
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import logging
 import pstats
@@ -380,6 +383,8 @@ def paired(dialect: str, cases: int, size: int, rounds: int) -> dict[str, Any]:
     minutes apart. Rates are medians too."""
     runs = []
     for _ in range(rounds):
+        gc.collect()
+        gc.freeze()  # what lives so far stays, as zhicheng.asgi does once the app is built; both sides run so
         theirs = spiff(cases, reload=False)
         with temp_database(dialect) as url:
             direct = ours_batched(url, cases, size)
