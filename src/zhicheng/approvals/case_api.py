@@ -60,6 +60,14 @@ def _shown(s: Any, case: Any, conf: Any, staff: bool = True) -> dict[str, Any]:
     return queries.case_out(s, case, warn_days=config.warn_days(conf), staff=staff)
 
 
+def _stage_of(db: Any, me: Any, case_id: int, permission: str) -> str:
+    """The case's current stage, once the caller is found to act for it (access.require_stage)."""
+    with db.read() as s:
+        case = queries.case(s, case_id)
+        access.require_stage(s, me, case, permission)
+        return case.stage
+
+
 def _step(db: Any, conf: Any, step: batch.Step) -> dict[str, Any]:
     """The step through the group commit, then its case as committed."""
     done = batch.submit(db, step)
@@ -276,38 +284,18 @@ def resume(case_id: int, db: DB, me: Me, conf: Conf) -> dict:
 def decide(case_id: int, body: DecideIn, db: DB, me: Me, conf: Conf) -> dict:
     """准予 or 不予许可 (with reasons). An approval issues the certificate; it is refused while 容缺 materials
     are still missing."""
-    with db.read() as s:
-        case = queries.case(s, case_id)
-        access.require_stage(s, me, case, DECIDE)
-    step = batch.Step(
-        "decide",
-        me.actor,
-        case_id=case_id,
-        approve=body.approve,
-        reason=body.reason,
-        version=body.version,
-        stage=case.stage,
-    )
-    return _step(db, conf, step)
+    stage = _stage_of(db, me, case_id, DECIDE)
+    what = {"approve": body.approve, "reason": body.reason, "version": body.version}
+    return _step(db, conf, batch.Step("decide", me.actor, case_id=case_id, stage=stage, **what))
 
 
 @router.post("/cases/{case_id}/deliver", response_model=CaseOut)
 @declare(ACCEPT)
 def deliver(case_id: int, body: DeliverIn, db: DB, me: Me, conf: Conf) -> dict:
     """Delivery of the result: online, at the window, or by mail with a tracking number; ends the case."""
-    with db.read() as s:
-        case = queries.case(s, case_id)
-        access.require_stage(s, me, case, ACCEPT)
-    step = batch.Step(
-        "deliver",
-        me.actor,
-        case_id=case_id,
-        method=body.method,
-        tracking_no=body.tracking_no,
-        note=body.note,
-        stage=case.stage,
-    )
-    return _step(db, conf, step)
+    stage = _stage_of(db, me, case_id, ACCEPT)
+    what = {"method": body.method, "tracking_no": body.tracking_no, "note": body.note}
+    return _step(db, conf, batch.Step("deliver", me.actor, case_id=case_id, stage=stage, **what))
 
 
 @router.post("/tasks/{task_id}/conclude", response_model=CaseOut)
