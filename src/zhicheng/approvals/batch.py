@@ -87,7 +87,8 @@ def submit(db: Database, step: Step) -> dict[str, Any]:
     found = _batchers.get(db)
     if found is None:
         with _lock:
-            found = _batchers.setdefault(db, Batcher(lambda steps: run(db, steps), MAX_BATCH))
+            ref = weakref.ref(db)  # the dict's key: a value holding it would keep it alive
+            found = _batchers.setdefault(db, Batcher(lambda steps: run(ref(), steps), MAX_BATCH))  # type: ignore[arg-type]
     return found.submit(step)
 
 

@@ -87,12 +87,17 @@ def _commit(db: Database, items: list[Item]) -> list[Outcome | DomainError]:
 # --- front ends: threads and coroutines (core.batching) -----------------------------------------------------
 
 
+def _runner(db: Database) -> batching.Run:
+    """`run` on `db`, holding it weakly: the batchers live in weak dicts keyed by the Database."""
+    ref = weakref.ref(db)
+    return lambda items: run(ref(), items)  # type: ignore[arg-type]
+
+
 class Batcher(batching.Batcher[Item, Outcome]):
     """Threads hand over a report and wait for the commit that holds it (leader and followers)."""
 
     def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
-        super().__init__(lambda items: run(db, items), max_batch)
-        self.db = db
+        super().__init__(_runner(db), max_batch)
 
 
 class LoopBatcher(batching.LoopBatcher[Item, Outcome]):
@@ -101,8 +106,7 @@ class LoopBatcher(batching.LoopBatcher[Item, Outcome]):
     class nearby wait for each other's commit (cityops.dedupe)."""
 
     def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
-        super().__init__(lambda items: run(db, items), max_batch)
-        self.db = db
+        super().__init__(_runner(db), max_batch)
 
 
 _batchers: weakref.WeakKeyDictionary[Database, Batcher] = weakref.WeakKeyDictionary()
