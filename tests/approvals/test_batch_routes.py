@@ -68,7 +68,7 @@ class TestConcurrentRequests:
 
         def held(database, steps):  # noqa: ANN001, ANN202
             if not sizes:
-                group = batch._batchers[database]
+                group = batch._batchers(database)
                 deadline = time.monotonic() + 20
                 while len(group.queue) < len(REVIEWERS) - 1 and time.monotonic() < deadline:
                     time.sleep(0.005)

@@ -297,7 +297,7 @@ class TestConcurrent:
         """N threads report at once: the first leads a batch of one and is held until every other has
         queued; they form the second batch. Duplicates merge across and within the batches."""
         n = 12
-        group = batch.Batcher(db)
+        group = batch._batchers(db)
         sizes: list[int] = []
         real = batch.run
 

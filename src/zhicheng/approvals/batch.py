@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +32,7 @@ from zhicheng.approvals import cases as case_steps
 from zhicheng.approvals.batch_state import State
 from zhicheng.approvals.batch_steps import Defer, Steps, own_hooks_only
 from zhicheng.approvals.schemas import AcceptIn, CaseIn
-from zhicheng.core.batching import Batcher
+from zhicheng.core.batching import PerDatabase
 from zhicheng.core.calendar import queries as calendar
 from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.db import Actor, Database, unit_of_work
@@ -77,19 +75,14 @@ _DEFERRED = object()
 
 
 MAX_BATCH = 500
-_batchers: weakref.WeakKeyDictionary[Database, Batcher[Step, dict[str, Any]]] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+# `run` looked up at each batch, not bound here: tests replace it
+_batchers: PerDatabase[Step, dict[str, Any]] = PerDatabase(lambda db, steps: run(db, steps), MAX_BATCH)
 
 
 def submit(db: Database, step: Step) -> dict[str, Any]:
     """One step from a thread (a route), answered once the commit that holds it is done, grouped with the
     steps of concurrent requests of this process; raises the step's own error."""
-    found = _batchers.get(db)
-    if found is None:
-        with _lock:
-            ref = weakref.ref(db)  # the dict's key: a value holding it would keep it alive
-            found = _batchers.setdefault(db, Batcher(lambda steps: run(ref(), steps), MAX_BATCH))  # type: ignore[arg-type]
-    return found.submit(step)
+    return _batchers(db).submit(step)
 
 
 def run(db: Database, steps: list[Step]) -> list[dict[str, Any] | BaseException]:

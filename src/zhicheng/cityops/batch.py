@@ -13,15 +13,14 @@ A report that breaks a rule in the batch (outside the city, unknown category) ge
 nothing; the others go on. If the transaction itself fails, each report is retried alone, so one bad report
 never sinks the others. Every caller is answered only after the commit that holds its report.
 
-Two front ends gather the batches without a timer (core.batching): `Batcher.submit` for threads,
-`LoopBatcher.submit` for coroutines (cityops.lane: the batch runs in a worker thread while the event loop
+Two front ends gather the batches without a timer (core.batching): `submit` for threads,
+`submit_async` for coroutines (cityops.lane: the batch runs in a worker thread while the event loop
 reads the next requests, which form the next batch)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import threading
 import weakref
 from typing import Any
 
@@ -93,15 +92,8 @@ def _runner(db: Database) -> batching.Run:
     return lambda items: run(ref(), items)  # type: ignore[arg-type]
 
 
-class Batcher(batching.Batcher[Item, Outcome]):
-    """Threads hand over a report and wait for the commit that holds it (leader and followers)."""
-
-    def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
-        super().__init__(_runner(db), max_batch)
-
-
 class LoopBatcher(batching.LoopBatcher[Item, Outcome]):
-    """The same for coroutines (cityops.lane). One lane: two on PostgreSQL measured no faster and cost more
+    """Reports from coroutines (cityops.lane). One lane: two on PostgreSQL measured no faster and cost more
     CPU per report, as the batches get smaller; and batches in flight together that hold reports of one
     class nearby wait for each other's commit (cityops.dedupe)."""
 
@@ -109,22 +101,16 @@ class LoopBatcher(batching.LoopBatcher[Item, Outcome]):
         super().__init__(_runner(db), max_batch)
 
 
-_batchers: weakref.WeakKeyDictionary[Database, Batcher] = weakref.WeakKeyDictionary()
+# `run` looked up at each batch, not bound here: tests replace it
+_batchers: batching.PerDatabase[Item, Outcome] = batching.PerDatabase(
+    lambda db, items: run(db, items), MAX_BATCH
+)
 _loop_batchers: weakref.WeakKeyDictionary[Any, dict[Database, LoopBatcher]] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
-def batcher(db: Database) -> Batcher:
-    found = _batchers.get(db)
-    if found is None:
-        with _lock:
-            found = _batchers.setdefault(db, Batcher(db))
-    return found
 
 
 def submit(db: Database, item: Item) -> Outcome:
     """Report from a thread; returns once committed (grouped with concurrent reports of this process)."""
-    return batcher(db).submit(item)
+    return _batchers(db).submit(item)
 
 
 async def submit_async(db: Database, item: Item) -> Outcome:

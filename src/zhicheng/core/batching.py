@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -131,3 +132,25 @@ class LoopBatcher(Generic[T, R]):
                         done.set_result(r)
         finally:
             self.running -= 1
+
+
+class PerDatabase(Generic[T, R]):
+    """One thread front end per Database, made on first use. Neither keeps the other alive: the registry's
+    keys are weak, and a batcher reaches its Database through a weak reference (a value holding its key
+    would keep it forever). `run(db, items)` is the batch's work."""
+
+    def __init__(self, run: Callable[[Any, list[T]], list[Any]], max_batch: int) -> None:
+        self.run = run
+        self.max_batch = max_batch
+        self.made: weakref.WeakKeyDictionary[Any, Batcher[T, R]] = weakref.WeakKeyDictionary()
+        self.lock = threading.Lock()
+
+    def __call__(self, db: Any) -> Batcher[T, R]:
+        found = self.made.get(db)
+        if found is None:
+            with self.lock:
+                found = self.made.get(db)
+                if found is None:
+                    ref, run = weakref.ref(db), self.run
+                    found = self.made[db] = Batcher(lambda items: run(ref(), items), self.max_batch)
+        return found

@@ -1,75 +1,36 @@
 """Group commit for records that stand alone: the audit record of a read (an exchange call changes
 nothing else, yet must not answer before its record is committed).
 
-Each caller hands over its record and waits. The first caller to find nobody writing becomes the leader:
-it takes every record queued so far, writes them in one INSERT, commits once, and wakes their callers;
-records that arrive meanwhile form the next batch, led by one of them. So under load one commit carries
-many records (SQLite's single writer stops being the queue) and alone a record costs one commit as
-before. No thread of its own: the leader is always a caller, so nothing runs after the app stops. A
-failed commit fails every call of its batch: no answer leaves without its record.
+Each caller hands over its record and waits (core.batching). The first caller to find nobody writing
+becomes the leader: it takes every record queued so far, writes them in one INSERT, commits once, and wakes
+their callers; records that arrive meanwhile form the next batch, led by one of them. So under load one
+commit carries many records (SQLite's single writer stops being the queue) and alone a record costs one
+commit as before. No thread of its own: the leader is always a caller, so nothing runs after the app stops.
+A failed commit fails every call of its batch: no answer leaves without its record.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
+from zhicheng.core.batching import PerDatabase
 from zhicheng.core.db import Actor, Database
 
 MAX_BATCH = 500
 
 
-@dataclass
-class _Slot:
-    entry: dict[str, Any]
-    done: bool = False
-    error: BaseException | None = None
+def _write(db: Database, entries: list[dict[str, Any]]) -> list[None]:
+    from zhicheng.core.audit.services import insert_entries
+
+    with db.transaction() as conn:
+        insert_entries(conn, entries)
+    return [None] * len(entries)
 
 
-class GroupCommit:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.cond = threading.Condition()
-        self.queue: list[_Slot] = []
-        self.writing = False
-
-    def append(self, entry: dict[str, Any]) -> None:
-        slot = _Slot(entry)
-        with self.cond:
-            self.queue.append(slot)
-            while self.writing and not slot.done:
-                self.cond.wait()
-            if slot.done:
-                if slot.error is not None:
-                    raise slot.error
-                return
-            self.writing = True
-            batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
-        error: BaseException | None = None
-        try:
-            self._write([s.entry for s in batch])
-        except BaseException as exc:  # every waiter of the batch learns the record was not kept
-            error = exc
-        with self.cond:
-            for s in batch:
-                s.done, s.error = True, error
-            self.writing = False
-            self.cond.notify_all()
-        if slot.error is not None:
-            raise slot.error
-
-    def _write(self, entries: list[dict[str, Any]]) -> None:
-        from zhicheng.core.audit.services import insert_entries
-
-        with self.db.transaction() as conn:
-            insert_entries(conn, entries)
-
-
-_groups: weakref.WeakKeyDictionary[Database, GroupCommit] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+# the threads' group commit (core.batching): a failed commit is every waiter's answer
+_groups: PerDatabase[dict[str, Any], None] = PerDatabase(_write, MAX_BATCH)
 
 
 def append_read(db: Database, actor: Actor, tag: str, subject: str, change: dict[str, Any]) -> None:
@@ -105,7 +66,7 @@ class LoopGroup:
             self.scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
         try:
-            GroupCommit(self.db)._write([e for e, _ in batch])
+            _write(self.db, [e for e, _ in batch])
         except Exception as exc:  # every waiter of the batch learns the record was not kept
             for _, done in batch:
                 if not done.done():
@@ -131,8 +92,4 @@ async def append_read_async(db: Database, record: dict[str, Any]) -> None:
 
 def append_entry(db: Database, record: dict[str, Any]) -> None:
     """Append a prepared record from a thread; returns once it is committed."""
-    group = _groups.get(db)
-    if group is None:
-        with _lock:
-            group = _groups.setdefault(db, GroupCommit(db))
-    group.append(record)
+    _groups(db).submit(record)
