@@ -20,7 +20,7 @@ from zhicheng.approvals.clocks import CASE, STAGE
 from zhicheng.approvals.flowdef import QUEUE, Flow, stage_orgs
 from zhicheng.core.audit.services import entry
 from zhicheng.core.calendar.clock import Calendar
-from zhicheng.core.db import Actor, utcnow, with_notes
+from zhicheng.core.db import Actor, Notes, utcnow
 
 _BLANK_CASE = dict.fromkeys(c.name for c in CASES.c)  # the columns a submission leaves empty
 
@@ -39,7 +39,7 @@ class Steps:
     def __init__(self, st: State, cal: Calendar) -> None:
         self.st, self.cal = st, cal
         self.now = utcnow()  # the batch's time: its steps commit together
-        self.notes: list[dict[str, Any]] = []
+        self.notes = Notes()
 
     # --- what every step shares (cases.py) ------------------------------------------------------------
 
@@ -80,17 +80,11 @@ class Steps:
         self.st.notices.append(wiring.message_row(notice, self.now))
 
     def record(self, a: Actor, tag: str, subject: str, change: dict[str, Any]) -> None:
-        self.st.audit.append(entry(a, tag, subject, with_notes(change, self.notes), self.now))
-
-    def note(self, tag: str, subject: str, change: dict[str, Any]) -> None:
-        """UnitOfWork.note: part of the step's next record."""
-        self.notes.append({"tag": tag, "subject": subject, "change": change})
+        self.st.audit.append(entry(a, tag, subject, self.notes.into(change), self.now))
 
     def settle(self, a: Actor) -> None:
         """The end of a step (UnitOfWork.settle): notes no record followed become records of their own."""
-        for n in self.notes:
-            self.st.audit.append(entry(a, n["tag"], n["subject"], n["change"], self.now))
-        self.notes.clear()
+        self.st.audit.extend(entry(a, **n, at=self.now) for n in self.notes.drain())
 
     # --- clocks (clocks.py, core.calendar) -------------------------------------------------------------
 
@@ -110,7 +104,7 @@ class Steps:
             }
         )
         self.st.clocks[clock["id"]] = self.st.add(CLOCKS, clock)
-        self.note(
+        self.notes.add(
             "calendar:clock:start",
             f"clock:{clock['id']}",
             {
@@ -136,7 +130,7 @@ class Steps:
             clock["due_on"], clock["provisional"] = deadline.date, deadline.provisional
             clock["state"], clock["stopped_on"] = "stopped", day
             self.st.change(CLOCKS, clock)
-            self.note(
+            self.notes.add(
                 "calendar:clock:stop",
                 f"clock:{clock['id']}",
                 {"on": day.isoformat(), "due_on": clock["due_on"].isoformat()},
@@ -184,7 +178,6 @@ class Steps:
         services.check_case(snap, data.form, {}).raise_blocking()
         accept = flow.first
         window = stage_orgs(accept, item["org_id"], item["deciding_org_id"] or item["org_id"])[0]
-        now = self.now
         case_id = st.next_id(CASES)
         case = Row(
             _BLANK_CASE
@@ -208,8 +201,8 @@ class Steps:
                 "submitted_on": on,
                 "rongque": False,
                 "rongque_missing": [],
-                "created_at": now,
-                "updated_at": now,
+                "created_at": self.now,
+                "updated_at": self.now,
             }
         )
         st.cases[case_id] = st.add(CASES, case)
@@ -273,7 +266,6 @@ class Steps:
         case["stage"] = stage.id
         case["status"] = "delivering" if stage.kind == "deliver" else "in_progress"
         self.touch(case)
-        now = self.now
         for org_id in orgs:
             task = Row(
                 {
@@ -288,7 +280,7 @@ class Steps:
                     "version": 1,
                     "clock_id": clock["id"],
                     "due_on": clock["due_on"],
-                    "opened_at": now,
+                    "opened_at": self.now,
                     "concluded_at": None,
                     "concluded_by": None,
                     "reason": None,
@@ -424,10 +416,9 @@ class Steps:
         case = self.lock(case_id, None, stage)
         services.expect(case, "delivering")
         self.no_paused_clocks(case)
-        now = self.now
         for t in self.st.tasks[case_id]:
             if t["stage"] == case["stage"] and t["status"] == "open":
-                t.update(status="done", concluded_at=now, concluded_by=a.label, version=t["version"] + 1)
+                t.update(status="done", concluded_at=self.now, concluded_by=a.label, version=t["version"] + 1)
                 self.st.change(TASKS, t)
         case["delivery_method"], case["tracking_no"] = method, tracking_no
         self.finish(a, case, "completed", on)
@@ -450,10 +441,9 @@ class Steps:
     def finish(self, a: Actor, case: Row, status: str, on: dt.date) -> None:
         """cases.finish: every clock stopped, every open task cancelled."""
         self.sync(case, self.stop_clocks(a, [case[k] for k in CASE_CLOCKS], on))
-        now = self.now
         for t in self.st.tasks[case["id"]]:
             if t["status"] == "open":
-                t.update(status="cancelled", concluded_at=now, version=t["version"] + 1)
+                t.update(status="cancelled", concluded_at=self.now, version=t["version"] + 1)
                 self.st.change(TASKS, t)
         case["status"], case["closed_on"] = status, on
         case["pause_reason"] = case["paused_on"] = None

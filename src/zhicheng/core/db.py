@@ -338,38 +338,44 @@ class UnitOfWork:
     after_commit: list[Any] = field(default_factory=list)
 
     entries: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[dict[str, Any]] = field(default_factory=list)
+    notes: Notes = field(default_factory=lambda: Notes())
 
     def record(self, tag: str, subject: str, change: dict[str, Any] | None = None) -> None:
         """Append an audit record ("module:subject:action") in this transaction, with the notes made since
         the last one (`note`). The records are written together, in one statement, just before the commit."""
         from zhicheng.core.audit.services import entry
 
-        self.entries.append(entry(self.actor, tag, subject, with_notes(change or {}, self.notes)))
+        self.entries.append(entry(self.actor, tag, subject, self.notes.into(change or {})))
         self.audited += 1
 
     def note(self, tag: str, subject: str, change: dict[str, Any]) -> None:
         """A detail of this use case made by a module it calls (core.calendar: a clock started or stopped):
         not a record of its own but part of the next record made here, under `with`. Notes no record follows
         become records of their own before the commit (`settle`), so nothing noted goes unrecorded."""
-        self.notes.append({"tag": tag, "subject": subject, "change": change})
+        self.notes.add(tag, subject, change)
         self.audited += 1
 
     def settle(self) -> None:
         from zhicheng.core.audit.services import entry
 
-        for n in self.notes:
-            self.entries.append(entry(self.actor, n["tag"], n["subject"], n["change"]))
-        self.notes.clear()
+        self.entries.extend(entry(self.actor, **n) for n in self.notes.drain())
 
 
-def with_notes(change: dict[str, Any], notes: list[dict[str, Any]]) -> dict[str, Any]:
-    """`change` with the pending `notes` under `with` (emptying them): one use case, one audit record."""
-    if not notes:
-        return change
-    out = change | {"with": notes[:]}
-    notes.clear()
-    return out
+class Notes(list[dict[str, Any]]):
+    """The audit notes of one use case not yet part of a record (UnitOfWork.note; approvals' group commit
+    keeps them per step the same way)."""
+
+    def add(self, tag: str, subject: str, change: dict[str, Any]) -> None:
+        self.append({"tag": tag, "subject": subject, "change": change})
+
+    def into(self, change: dict[str, Any]) -> dict[str, Any]:
+        """`change` with the notes under `with`, which leave the list: one use case, one audit record."""
+        return change | {"with": self.drain()} if self else change
+
+    def drain(self) -> list[dict[str, Any]]:
+        out = self[:]
+        self.clear()
+        return out
 
 
 # session.info keys whose values belong to the transaction that set them (memos of what it read or locked):
