@@ -29,7 +29,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import NullType, TypeDecorator
 
 from zhicheng.core import cache
-from zhicheng.core.db import json_rows_insert, json_rows_update
+from zhicheng.core.db import json_rows_insert, json_rows_update, remembers_last
 
 Procs = list[tuple[int, Callable[[Any], Any]]]
 _built: dict[tuple[Any, ...], Any] = {}
@@ -111,7 +111,7 @@ def select(
             [(i, p) for i, p in procs if p is not None],
         )
     sql, cols, procs = found
-    param = values if dialect.name == "postgresql" else orjson.dumps(values).decode()
+    param = _keys_param(dialect.name, values)
     # the driver's own cursor: SQLAlchemy's rows, made and then taken apart here, cost as much as the fetch
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
@@ -123,14 +123,18 @@ def select(
 
 
 class _Keys(TypeDecorator[Any]):
-    """Many keys as one parameter: a JSON array on SQLite (read by json_each), a list on PostgreSQL (an
-    array for = ANY)."""
+    """`among`'s parameter (_keys_param)."""
 
     impl = NullType  # no cast of its own: psycopg sends the list as the array it makes of it
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        return orjson.dumps(list(value)).decode() if dialect.name == "sqlite" else list(value)
+        return _keys_param(dialect.name, list(value))
+
+
+def _keys_param(dialect: str, values: list[Any]) -> Any:
+    """Many keys as one parameter: a JSON array on SQLite (read by json_each), the list on PostgreSQL."""
+    return values if dialect == "postgresql" else orjson.dumps(values).decode()
 
 
 class among(ColumnElement[bool]):
@@ -228,17 +232,9 @@ def _json_value(text: str | None) -> Any:
         return json.loads(text)  # type: ignore[arg-type]
 
 
-_last_date: tuple[Any, str | None] = (None, None)
-
-
+@remembers_last  # the same object again: a batch's day
 def _date_text(value: dt.date | None) -> str | None:
-    global _last_date
-    last = _last_date
-    if value is last[0]:  # the same object again: a batch's day
-        return last[1]
-    text = None if value is None else dt.date.isoformat(value)  # a datetime given: its date, as SQLAlchemy
-    _last_date = (value, text)
-    return text
+    return None if value is None else dt.date.isoformat(value)  # a datetime given: its date, as SQLAlchemy
 
 
 def _bound(rows: list[dict[str, Any]], cols: tuple[str, ...], procs: Procs) -> list[tuple[Any, ...]]:

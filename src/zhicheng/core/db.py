@@ -10,7 +10,7 @@ import datetime as dt
 import fcntl
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -69,21 +69,31 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return _sqlite_utc_time if dialect.name == "sqlite" else super().result_processor(dialect, coltype)
 
 
-_last_utc: tuple[Any, str | None] = (None, None)  # the last time written and its text
+def remembers_last(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`convert`, answering the same object again (by identity) with its last answer: a group commit's
+    rows share one time and one day, converted once. The last pair is one tuple swapped whole, so threads
+    never see half of it; it keeps its value alive, so no other object can take its identity."""
+    last: tuple[Any, Any] = (object(), None)
+
+    def remembered(value: Any) -> Any:
+        nonlocal last
+        seen = last
+        if value is seen[0]:
+            return seen[1]
+        out = convert(value)
+        last = (value, out)
+        return out
+
+    return remembered
 
 
+@remembers_last
 def _sqlite_utc_text(value: dt.datetime | None) -> str | None:
-    global _last_utc
-    last = _last_utc
-    if value is last[0]:  # the same object again (a group commit's rows share their commit's time)
-        return last[1]
     if value is None:
         return None
-    utc = _to_utc(value)
-    text = utc.isoformat(" ")  # '… HH:MM:SS[.ffffff]+00:00': cut, the quickest way to the stored form
-    text = text[:26] if utc.microsecond else text[:19] + ".000000"
-    _last_utc = (value, text)  # one tuple, swapped whole: safe between threads; it holds `value` alive
-    return text
+    value = _to_utc(value)
+    text = value.isoformat(" ")  # '… HH:MM:SS[.ffffff]+00:00': cut, the quickest way to the stored form
+    return text[:26] if value.microsecond else text[:19] + ".000000"
 
 
 def _sqlite_utc_time(value: str | None) -> dt.datetime | None:
