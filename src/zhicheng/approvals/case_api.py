@@ -71,8 +71,12 @@ def _stage_of(db: Any, me: Any, case_id: int, permission: str) -> str:
 def _step(db: Any, conf: Any, step: batch.Step) -> dict[str, Any]:
     """The step through the group commit, then its case as committed."""
     done = batch.submit(db, step)
+    return _committed(db, conf, done.get("case_id", done["id"]))
+
+
+def _committed(db: Any, conf: Any, case_id: int) -> dict[str, Any]:
     with db.read() as s:
-        return _shown(s, queries.case(s, done.get("case_id", done["id"])), conf) | {"new": done.get("new")}
+        return _shown(s, queries.case(s, case_id), conf)
 
 
 @router.post("/uploads", response_model=UploadOut, status_code=201)
@@ -123,8 +127,8 @@ def submit(
     with db.read() as s:
         own = access.own_party(s, me)
     if own is not None and body.applicant is None:  # for oneself: the group commit
-        out = _step(db, conf, batch.Step("submit", me.actor, application=body, party_id=own, token=token))
-        created = out.pop("new")
+        done = batch.submit(db, batch.Step("submit", me.actor, application=body, party_id=own, token=token))
+        out, created = _committed(db, conf, done["id"]), done["new"]
     else:  # for another applicant, who may have to be registered first: one unit of work
         with unit_of_work(db, me.actor) as uow:
             s = uow.session
