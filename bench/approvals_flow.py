@@ -28,7 +28,9 @@ have concluded) → decide → deliver: 7 persisted steps per case on both sides
   services (tests/approvals/test_batch.py compares them row for row). It runs `--rounds` times (3), each
   time right after a SpiffWorkflow (memory) run, and the ratio reported is the median of the pairs' ratios
   (`paired` says why). Before each pair the objects alive so far are frozen out of the collector
-  (gc.freeze), as zhicheng.asgi does once the server's app is built; it holds for both sides.
+  (gc.freeze), as zhicheng.asgi does once the server's app is built; it holds for both sides. Our batches
+  run with the collector paused (core.batching.collector_paused, as on the server); SpiffWorkflow runs with
+  it off from its first step to its last, the most it could get of the same.
 - The same through `approvals.batch.submit` from `--batch` threads, the routes' way in (`ours_threads`).
 
 Reported: steps/s per side, ours ÷ SpiffWorkflow, the time and SQL statements of each kind of step, and a
@@ -80,6 +82,7 @@ def spiff(cases: int, reload: bool) -> dict[str, Any]:
         con.execute("CREATE TABLE workflow (id INTEGER PRIMARY KEY, state TEXT NOT NULL, updated_at REAL)")
         con.commit()
         steps, size = 0, 0
+        gc.disable()  # the collector off for the whole run, as ours is during its batches (see the docstring)
         t0 = time.perf_counter()
         for _ in range(cases):
             wf = BpmnWorkflow(spec)
@@ -110,6 +113,7 @@ def spiff(cases: int, reload: bool) -> dict[str, Any]:
                 steps += 1
                 size = max(size, len(state))
         seconds = time.perf_counter() - t0
+        gc.enable()
         con.close()
     assert steps == cases * STEPS_PER_CASE, steps
     return {"steps": steps, "seconds": seconds, "per_second": steps / seconds, "state_bytes": size}
