@@ -229,7 +229,8 @@ class State:
                 .scalars()
                 .all()
             )
-        top = self.conn.execute(select(table.c.id).order_by(table.c.id.desc()).limit(1)).scalar()
+        name = self.conn.dialect.identifier_preparer.quote(table.name)
+        top = self.conn.exec_driver_sql(f"SELECT max(id) FROM {name}").scalar()  # the rowid's last entry
         return itertools.count((top or 0) + 1)
 
     def add(self, table: Any, row: Row) -> Row:
