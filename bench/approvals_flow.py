@@ -29,7 +29,7 @@ have concluded) → decide → deliver: 7 persisted steps per case on both sides
   time right after a SpiffWorkflow (memory) run, and the ratio reported is the median of the pairs' ratios
   (`paired` says why). Before each pair the objects alive so far are frozen out of the collector
   (gc.freeze), as zhicheng.asgi does once the server's app is built; it holds for both sides. Our batches
-  run with the collector paused (core.batching.collector_paused, as on the server); SpiffWorkflow runs with
+  run with the collector paused (core.db.collector_paused, as on the server); SpiffWorkflow runs with
   it off from its first step to its last, the most it could get of the same.
 - The same through `approvals.batch.submit` from `--batch` threads, the routes' way in (`ours_threads`).
 

@@ -32,7 +32,7 @@ from zhicheng.approvals import cases as case_steps
 from zhicheng.approvals.batch_state import State
 from zhicheng.approvals.batch_steps import Defer, Steps, own_hooks_only
 from zhicheng.approvals.schemas import AcceptIn, CaseIn
-from zhicheng.core.batching import PerDatabase, collector_paused
+from zhicheng.core.batching import PerDatabase
 from zhicheng.core.calendar import queries as calendar
 from zhicheng.core.calendar.clock import today as shanghai_today
 from zhicheng.core.db import Actor, Database, unit_of_work
@@ -102,7 +102,7 @@ def run(db: Database, steps: list[Step]) -> list[dict[str, Any] | BaseException]
 
 
 def _commit(db: Database, steps: list[Step]) -> list[Any]:
-    with collector_paused(), db.write_transaction() as conn:
+    with db.write_transaction() as conn:
         return _apply(conn, steps)
 
 

@@ -79,7 +79,7 @@ def run(db: Database, items: list[Item]) -> list[Outcome | BaseException]:
 def _commit(db: Database, items: list[Item]) -> list[Outcome | DomainError]:
     """One transaction on a Core connection (no ORM session: nothing here needs one); on SQLite it begins
     holding the write lock, as a unit of work does (core.db)."""
-    with batching.collector_paused(), db.write_transaction() as conn:
+    with db.write_transaction() as conn:
         return write(conn, _url(conn), items)
 
 

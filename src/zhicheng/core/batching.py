@@ -9,50 +9,20 @@ function (`run`) writes the items gathered meanwhile in one transaction. No time
 
 `run(items)` returns one answer per item, in order: its result, or the exception that is its own answer
 (raised to its caller). If `run` itself raises, every caller of that batch gets the exception: nobody is
-answered as if written.
-
-`collector_paused` is for the batch's own work (approvals.batch.run, cityops.batch.run)."""
+answered as if written."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 Run = Callable[[list[T]], list[Any]]
-
-
-_pausing = threading.Lock()
-_paused = 0  # batches running with the collector paused
-_resume = False  # whether the last of them turns it back on (it was on before the first)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a batch runs, back on when the last running batch ends
-    (unless it was off before). A batch makes thousands of rows that live until its commit; a full collection
-    set off in the middle walks every one of them, and did often enough to cost 12% of the approvals group
-    commit (bench/approvals_flow.py). What the batch leaves as cyclic garbage is collected afterwards."""
-    global _paused, _resume
-    with _pausing:
-        if _paused == 0:
-            _resume = gc.isenabled()
-            gc.disable()
-        _paused += 1
-    try:
-        yield
-    finally:
-        with _pausing:
-            _paused -= 1
-            if _paused == 0 and _resume:
-                gc.enable()
 
 
 def _answer(result: Any) -> Any:

@@ -1,4 +1,5 @@
-"""core.batching.collector_paused: the collector is off while any batch runs and comes back as it was."""
+"""core.db.collector_paused, around a group commit's write_transaction: the collector is off while any batch
+runs and comes back as it was."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import threading
 
 import pytest
 
-from zhicheng.core.batching import collector_paused
+from zhicheng.core.db import collector_paused
 
 
 @pytest.fixture(autouse=True)
@@ -62,3 +63,9 @@ def test_left_off_when_it_was_off_before():
     with collector_paused():
         assert not gc.isenabled()
     assert not gc.isenabled()
+
+
+def test_a_group_commits_transaction_runs_with_it_paused(db):
+    with db.write_transaction():
+        assert not gc.isenabled()
+    assert gc.isenabled()
