@@ -84,7 +84,7 @@ class Steps:
 
     def settle(self, a: Actor) -> None:
         """The end of a step (UnitOfWork.settle): notes no record followed become records of their own."""
-        self.st.audit.extend(entry(a, **n, at=self.now) for n in self.notes.drain())
+        self.st.audit.extend(self.notes.records(a, self.now))
 
     # --- clocks (clocks.py, core.calendar) -------------------------------------------------------------
 

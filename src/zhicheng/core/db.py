@@ -396,9 +396,7 @@ class UnitOfWork:
         self.audited += 1
 
     def settle(self) -> None:
-        from zhicheng.core.audit.services import entry
-
-        self.entries.extend(entry(self.actor, **n) for n in self.notes.drain())
+        self.entries.extend(self.notes.records(self.actor))
 
 
 class Notes(list[dict[str, Any]]):
@@ -416,6 +414,12 @@ class Notes(list[dict[str, Any]]):
         out = self[:]
         self.clear()
         return out
+
+    def records(self, actor: Actor, at: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """The notes no record took, as audit records of their own (they leave the list)."""
+        from zhicheng.core.audit.services import entry
+
+        return [entry(actor, **n, at=at) for n in self.drain()]
 
 
 # session.info keys whose values belong to the transaction that set them (memos of what it read or locked):
