@@ -86,10 +86,8 @@ def _commit(db: Database, items: list[Item]) -> list[Outcome | DomainError]:
 # --- front ends: threads and coroutines (core.batching) -----------------------------------------------------
 
 
-def _runner(db: Database) -> batching.Run:
-    """`run` on `db`, holding it weakly: the batchers live in weak dicts keyed by the Database."""
-    ref = weakref.ref(db)
-    return lambda items: run(ref(), items)  # type: ignore[arg-type]
+def _run(db: Database, items: list[Item]) -> list[Outcome | BaseException]:
+    return run(db, items)  # `run` looked up at each batch, not bound once: tests replace it
 
 
 class LoopBatcher(batching.LoopBatcher[Item, Outcome]):
@@ -98,13 +96,10 @@ class LoopBatcher(batching.LoopBatcher[Item, Outcome]):
     class nearby wait for each other's commit (cityops.dedupe)."""
 
     def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
-        super().__init__(_runner(db), max_batch)
+        super().__init__(batching.weakly(_run, db), max_batch)
 
 
-# `run` looked up at each batch, not bound here: tests replace it
-_batchers: batching.PerDatabase[Item, Outcome] = batching.PerDatabase(
-    lambda db, items: run(db, items), MAX_BATCH
-)
+_batchers: batching.PerDatabase[Item, Outcome] = batching.PerDatabase(_run, MAX_BATCH)
 _loop_batchers: weakref.WeakKeyDictionary[Any, dict[Database, LoopBatcher]] = weakref.WeakKeyDictionary()
 
 

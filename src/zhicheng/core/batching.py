@@ -134,10 +134,17 @@ class LoopBatcher(Generic[T, R]):
             self.running -= 1
 
 
+def weakly(run: Callable[[Any, list[T]], list[Any]], db: Any) -> Run[T]:
+    """`run(db, items)` as a batcher's `run(items)`, reaching `db` through a weak reference: the batchers live
+    in registries keyed weakly by their Database, and a value holding its key would keep it forever."""
+    ref = weakref.ref(db)
+    return lambda items: run(ref(), items)
+
+
 class PerDatabase(Generic[T, R]):
     """One thread front end per Database, made on first use. Neither keeps the other alive: the registry's
-    keys are weak, and a batcher reaches its Database through a weak reference (a value holding its key
-    would keep it forever). `run(db, items)` is the batch's work."""
+    keys are weak, and a batcher reaches its Database through `weakly`. `run(db, items)` is the batch's
+    work."""
 
     def __init__(self, run: Callable[[Any, list[T]], list[Any]], max_batch: int) -> None:
         self.run = run
@@ -151,6 +158,5 @@ class PerDatabase(Generic[T, R]):
             with self.lock:
                 found = self.made.get(db)
                 if found is None:
-                    ref, run = weakref.ref(db), self.run
-                    found = self.made[db] = Batcher(lambda items: run(ref(), items), self.max_batch)
+                    found = self.made[db] = Batcher(weakly(self.run, db), self.max_batch)
         return found
