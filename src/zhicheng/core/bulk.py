@@ -239,17 +239,11 @@ def _date_text(value: dt.date | None) -> str | None:
 
 def _bound(rows: list[dict[str, Any]], cols: tuple[str, ...], procs: Procs) -> list[tuple[Any, ...]]:
     """The rows as parameter tuples, processed column by column (a fifth faster than row by row)."""
-    get = itemgetter(*cols)
-    if len(cols) == 1:
-        return [(v,) for v in _column(map(get, rows), procs[0][1] if procs else None)]
+    get = itemgetter(*cols) if len(cols) > 1 else lambda r: (r[cols[0]],)
     values = list(map(get, rows))
     if not procs:
         return values
     columns: list[Any] = list(zip(*values, strict=True))
     for i, p in procs:
-        columns[i] = _column(columns[i], p)
+        columns[i] = list(map(p, columns[i]))
     return list(zip(*columns, strict=True))
-
-
-def _column(values: Iterable[Any], p: Callable[[Any], Any] | None) -> list[Any]:
-    return list(values) if p is None else list(map(p, values))
