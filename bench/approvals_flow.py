@@ -83,37 +83,40 @@ def spiff(cases: int, reload: bool) -> dict[str, Any]:
         con.commit()
         steps, size = 0, 0
         gc.disable()  # the collector off for the whole run, as ours is during its batches (see the docstring)
-        t0 = time.perf_counter()
-        for _ in range(cases):
-            wf = BpmnWorkflow(spec)
-            wf.do_engine_steps()
-            state = ser.serialize_json(wf)
-            wid = con.execute(
-                "INSERT INTO workflow (state, updated_at) VALUES (?, ?)", (state, time.time())
-            ).lastrowid
-            con.commit()
-            steps += 1
-            while True:
-                if reload:
-                    (state,) = con.execute("SELECT state FROM workflow WHERE id = ?", (wid,)).fetchone()
-                    wf = ser.deserialize_json(state)
-                if wf.is_completed():
-                    break
-                task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
-                name = task.task_spec.name
-                if name.startswith("review_"):
-                    task.data[f"approved_{name[7:]}"] = True
-                task.run()
+        try:
+            t0 = time.perf_counter()
+            for _ in range(cases):
+                wf = BpmnWorkflow(spec)
                 wf.do_engine_steps()
                 state = ser.serialize_json(wf)
-                con.execute(
-                    "UPDATE workflow SET state = ?, updated_at = ? WHERE id = ?", (state, time.time(), wid)
-                )
+                wid = con.execute(
+                    "INSERT INTO workflow (state, updated_at) VALUES (?, ?)", (state, time.time())
+                ).lastrowid
                 con.commit()
                 steps += 1
-                size = max(size, len(state))
-        seconds = time.perf_counter() - t0
-        gc.enable()
+                while True:
+                    if reload:
+                        (state,) = con.execute("SELECT state FROM workflow WHERE id = ?", (wid,)).fetchone()
+                        wf = ser.deserialize_json(state)
+                    if wf.is_completed():
+                        break
+                    task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+                    name = task.task_spec.name
+                    if name.startswith("review_"):
+                        task.data[f"approved_{name[7:]}"] = True
+                    task.run()
+                    wf.do_engine_steps()
+                    state = ser.serialize_json(wf)
+                    con.execute(
+                        "UPDATE workflow SET state = ?, updated_at = ? WHERE id = ?",
+                        (state, time.time(), wid),
+                    )
+                    con.commit()
+                    steps += 1
+                    size = max(size, len(state))
+            seconds = time.perf_counter() - t0
+        finally:
+            gc.enable()
         con.close()
     assert steps == cases * STEPS_PER_CASE, steps
     return {"steps": steps, "seconds": seconds, "per_second": steps / seconds, "state_bytes": size}
@@ -319,13 +322,7 @@ def ours_batched(url: str, cases: int, size: int) -> dict[str, Any]:
         run([batch.Step("decide", actor, case_id=c) for c in ids])
         run([batch.Step("deliver", actor, case_id=c) for c in ids])
         steps += n * STEPS_PER_CASE
-    seconds = time.perf_counter() - t0
-    audited = _audit_count(db) - audit_before
-    with db.read() as s:
-        left = s.scalar(select(func.count()).select_from(Task).where(Task.status == "open"))
-    db.dispose()
-    assert left == 0, left
-    return {"steps": steps, "seconds": seconds, "per_second": steps / seconds, "audit_records": audited}
+    return _tally(db, audit_before, steps, time.perf_counter() - t0)
 
 
 def ours_threads(url: str, cases: int, size: int) -> dict[str, Any]:
@@ -335,7 +332,7 @@ def ours_threads(url: str, cases: int, size: int) -> dict[str, Any]:
     reviewer clicks are read once per case, timed."""
     import threading
 
-    from sqlalchemy import bindparam, func, select
+    from sqlalchemy import bindparam, select
 
     from zhicheng.approvals import batch
     from zhicheng.approvals.models import Task
@@ -371,12 +368,20 @@ def ours_threads(url: str, cases: int, size: int) -> dict[str, Any]:
         t.join()
     seconds = time.perf_counter() - t0
     assert not errors, errors[:3]
+    return _tally(db, audit_before, cases * STEPS_PER_CASE, seconds)
+
+
+def _tally(db: Any, audit_before: int, steps: int, seconds: float) -> dict[str, Any]:
+    """A group commit run's figures, once every case is found through (no task left open)."""
+    from sqlalchemy import func, select
+
+    from zhicheng.approvals.models import Task
+
     audited = _audit_count(db) - audit_before
     with db.read() as s:
         left = s.scalar(select(func.count()).select_from(Task).where(Task.status == "open"))
     db.dispose()
     assert left == 0, left
-    steps = cases * STEPS_PER_CASE
     return {"steps": steps, "seconds": seconds, "per_second": steps / seconds, "audit_records": audited}
 
 
